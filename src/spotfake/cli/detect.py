@@ -1,0 +1,198 @@
+"""`spotfake detect PATH...`: score images with a detector and write one record per image."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+
+import typer
+
+from spotfake.cli.inputs import expand_arguments
+from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
+from spotfake.cli.progress import Advance, progress_bar
+from spotfake.errors import DeviceError, SpotfakeError
+
+if TYPE_CHECKING:
+    from spotfake.models.base import Detector
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+
+
+class Device(StrEnum):
+    """Where the model runs."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="PATH",
+        help="Image files, folders, glob patterns, or - to read paths from stdin, one per line.",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="NAME|FILE",
+        help="Shipped model name or .safetensors file (default: the embedded model).",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="Record format (default: table on a terminal, else jsonl; with -o, from the suffix).",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", metavar="FILE", dir_okay=False, help="Write the records to FILE."
+    ),
+]
+ThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Score at or above which an image is called generated (default: the model's).",
+        show_default=False,
+    ),
+]
+BatchOpt = Annotated[int, typer.Option(min=1, help="Images per forward pass.")]
+DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="Threads that decode images.")]
+RecursiveOpt = Annotated[
+    bool, typer.Option("--recursive", "-r", help="Also look in the folders' sub-folders.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")
+]
+
+
+def detect(
+    paths: PathsArg,
+    model: ModelOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    threshold: ThresholdOpt = None,
+    batch_size: BatchOpt = 16,
+    device: DeviceOpt = Device.auto,
+    workers: WorkersOpt = 2,
+    recursive: RecursiveOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Say which images are AI-generated: one record per image with its score and verdict.
+
+    Exit status: 0 all images read; 1 some unreadable (all records still written); 2 usage error.
+    """
+    files = expand_arguments(paths, sys.stdin, recursive=recursive)
+    if not files:
+        typer.echo("spotfake detect: no images found in the given paths", err=True)
+    detector = _load(model, device)
+    chosen = choose_format(fmt, output, is_terminal(sys.stdout))
+    to_terminal = output is None and is_terminal(sys.stdout)
+    show_bar = not quiet and wants_progress_bar(
+        len(files), batch_size, chosen, to_terminal, is_terminal(sys.stderr)
+    )
+    with _open_output(output) as stream:
+        writer = make_writer(chosen, stream, terminal=to_terminal)
+        with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
+            tally = _stream_records(
+                detector, files, writer, advance, batch_size, threshold, workers
+            )
+        writer.close()
+    if not quiet and (output is not None or chosen is not OutputFormat.table):
+        typer.echo(tally.summary(), err=True)
+    raise typer.Exit(EXIT_SOME_FAILED if tally.failed else EXIT_OK)
+
+
+def wants_progress_bar(
+    count: int, batch_size: int, fmt: OutputFormat, records_to_terminal: bool, stderr_tty: bool
+) -> bool:
+    """A bar on a terminal stderr for more than one batch, unless records stream to that terminal.
+
+    Streamed records on the same terminal would tear the bar; a table is printed after it ends.
+    """
+    if not stderr_tty or count <= batch_size:
+        return False
+    return fmt is OutputFormat.table or not records_to_terminal
+
+
+def _stream_records(
+    detector: Detector,
+    files: list[str],
+    writer: RecordWriter,
+    advance: Advance,
+    batch_size: int,
+    threshold: float | None,
+    workers: int,
+) -> Tally:
+    """Predict in order, handing each record to the writer as soon as it exists."""
+    tally = Tally()
+    records = detector.iter_predict(
+        files, batch_size=batch_size, threshold=threshold, workers=workers
+    )
+    for prediction in records:
+        writer.write(prediction)
+        tally.add(prediction)
+        advance()
+    return tally
+
+
+def _load(model: str | None, device: Device) -> Detector:
+    """Load the detector; any failure is a usage error on --model (exit 2) with a plain message."""
+    from spotfake.detect import DEFAULT_MODEL, embedded_models, load_detector
+
+    if model is None and DEFAULT_MODEL not in embedded_models():
+        message = "no default model is shipped with this install; pass --model NAME|FILE"
+        raise typer.BadParameter(message, param_hint="'--model'")
+    try:
+        return load_detector(model, device=device.value)
+    except DeviceError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
+    except SpotfakeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--model'") from exc
+
+
+@contextmanager
+def _open_output(output: Path | None) -> Iterator[IO[str]]:
+    """The file named by -o (created or truncated), else stdout, which is left open."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        stream = output.open("w", encoding="utf-8", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot write {output}: {exc.strerror}", param_hint="'--output'"
+        ) from exc
+    with stream:
+        yield stream
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    """Whether a stream is an interactive terminal (False for pipes, files and closed streams)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    """Add `detect` to the spotfake command."""
+    app.command("detect")(detect)

@@ -1,0 +1,61 @@
+"""CNNDetection-style augmentation on uint8 RGB arrays: blur, JPEG, crops and flips."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+
+@dataclass
+class AugmentConfig:
+    """Probabilities and ranges of the training augmentations (Wang et al. 2020)."""
+
+    blur_p: float = 0.1
+    blur_sigma: tuple[float, float] = (0.0, 3.0)
+    jpeg_p: float = 0.1
+    jpeg_quality: tuple[int, int] = (30, 100)
+    flip_p: float = 0.5
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int, subsampling: int = 2) -> np.ndarray:
+    """Encode as JPEG at quality and decode again (subsampling 2 = 4:2:0, as most encoders)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(
+        buffer, format="JPEG", quality=int(quality), subsampling=subsampling
+    )
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with standard deviation sigma in pixels."""
+    if sigma <= 0:
+        return image
+    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius=sigma)))
+
+
+def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A size x size window at a random place, at native resolution (reflect-pad if smaller)."""
+    height, width = image.shape[:2]
+    if height < size or width < size:
+        pad_h, pad_w = max(0, size - height), max(0, size - width)
+        image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+        height, width = image.shape[:2]
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    return image[top : top + size, left : left + size]
+
+
+def augment(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Blur then JPEG, each with its probability, then a horizontal flip."""
+    if rng.random() < cfg.blur_p:
+        image = gaussian_blur(image, float(rng.uniform(*cfg.blur_sigma)))
+    if rng.random() < cfg.jpeg_p:
+        low, high = cfg.jpeg_quality
+        image = jpeg_roundtrip(image, int(rng.integers(low, high + 1)))
+    if rng.random() < cfg.flip_p:
+        image = image[:, ::-1]
+    return np.ascontiguousarray(image)

@@ -1,0 +1,91 @@
+"""Labelled image sources for training and evaluation: folders or zip members, split by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass
+class SourceConfig:
+    """A folder (or "archive.zip!prefix/") of images that all carry one label."""
+
+    name: str
+    path: str
+    label: int
+    weight: float = 1.0
+    limit: int | None = None
+    group: str | None = None  # held-out sources of one group are scored against each other
+
+
+@dataclass
+class Item:
+    """One image of a source: where it is and which split it falls in."""
+
+    source: str
+    label: int
+    location: str  # a file path, or "archive.zip!member"
+    split: str
+
+
+def split_of(key: str, val_fraction: float) -> str:
+    """'val' or 'train', stable across machines and runs: decided by a hash of the file name."""
+    digest = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)
+    return "val" if digest / 0xFFFFFFFF < val_fraction else "train"
+
+
+def list_items(source: SourceConfig, root: Path, val_fraction: float) -> list[Item]:
+    """Every image of a source, sorted, each assigned to train or val."""
+    if "!" in source.path:
+        archive, prefix = source.path.split("!", 1)
+        with zipfile.ZipFile(root / archive) as zf:
+            names = sorted(
+                n
+                for n in zf.namelist()
+                if n.startswith(prefix) and Path(n).suffix.lower() in IMAGE_SUFFIXES
+            )
+        locations = [f"{root / archive}!{n}" for n in names]
+        keys = names
+    else:
+        folder = root / source.path
+        if not folder.is_dir():
+            raise FileNotFoundError(f"source {source.name}: folder {folder} not found")
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        locations = [str(p) for p in files]
+        keys = [f"{source.path}/{p.name}" for p in files]
+    items = [
+        Item(source.name, source.label, loc, split_of(key, val_fraction))
+        for loc, key in zip(locations, keys, strict=True)
+    ]
+    if source.limit is not None:
+        rng = np.random.default_rng(0)
+        keep = sorted(rng.permutation(len(items))[: source.limit])
+        items = [items[i] for i in keep]
+    return items
+
+
+def load_pixels(location: str) -> tuple[np.ndarray, int | None]:
+    """Decode an item to RGB uint8 and return its JPEG quality (None when not a JPEG)."""
+    from spotfake.io import read_image
+
+    if "!" not in location:
+        image = read_image(location)
+        return image.pixels, image.record.jpeg_quality
+    from PIL import Image
+
+    from spotfake.io import as_rgb_array, estimate_jpeg_quality
+
+    archive, member = location.split("!", 1)
+    with zipfile.ZipFile(archive) as zf:
+        data = zf.read(member)
+    with Image.open(io.BytesIO(data)) as im:
+        tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
+        quality = estimate_jpeg_quality(tables[0])[0] if tables else None
+        return as_rgb_array(im), quality

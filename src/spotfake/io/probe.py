@@ -1,0 +1,174 @@
+"""Open image files safely and describe them from their headers, without decoding pixels.
+
+Error messages name the reason only (``"file not found"``, ``"empty file (0 bytes)"``, ...):
+the caller reports the path beside it, as a Prediction does.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from PIL import Image, UnidentifiedImageError
+from PIL.ImageFile import ImageFile
+from PIL.JpegImagePlugin import JpegImageFile
+
+from spotfake.errors import ImageReadError
+from spotfake.io.convert import DECODE_ERRORS
+from spotfake.io.jpeg import chroma_subsampling, estimate_jpeg_quality
+from spotfake.records import ImageRecord
+
+# Formats spotfake decodes; others (EPS, PSD, ICO, ...) are refused rather than half-supported.
+SUPPORTED_FORMATS: tuple[str, ...] = (
+    "JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF",
+)  # fmt: skip
+
+_TIFF_EXIF_IFD = 0x8769
+# File signatures of formats people meet that spotfake does not read, for a precise message.
+_KNOWN_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (4, b"ftypheic", "HEIC"), (4, b"ftypheix", "HEIC"), (4, b"ftypmif1", "HEIF"),
+    (4, b"ftypmsf1", "HEIF"), (0, b"\xff\x0a", "JPEG XL"), (4, b"JXL ", "JPEG XL"),
+    (0, b"%PDF", "PDF"), (0, b"<svg", "SVG"), (0, b"8BPS", "Photoshop PSD"),
+)  # fmt: skip
+
+
+def probe(path: str | os.PathLike[str]) -> ImageRecord:
+    """Describe an image file from its headers (format, size, JPEG quality...) without decoding.
+
+    Multi-frame files report ``n_frames``. PNG text chunks stored after the image data are only
+    seen once pixels are decoded (``read_image`` reports them); probe sees the ones before it.
+    Raises ImageReadError for missing, empty, unreadable, non-image or unsupported files.
+    """
+    with open_image(path) as (image, file_bytes):
+        return record_from_image(image, path, file_bytes)
+
+
+@contextmanager
+def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[ImageFile, int]]:
+    """Lazily opened image (headers parsed, pixels not decoded) and the file's size in bytes."""
+    file_bytes = _check_file(path)
+    try:
+        image = Image.open(path, formats=_open_formats())
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"too many pixels: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(_unidentified_reason(path)) from exc
+    except PermissionError as exc:
+        raise ImageReadError("permission denied") from exc
+    except DECODE_ERRORS as exc:
+        raise ImageReadError(f"truncated or corrupt image header: {exc}") from exc
+    with image:
+        yield image, file_bytes
+
+
+def record_from_image(
+    image: ImageFile, path: str | os.PathLike[str], file_bytes: int | None
+) -> ImageRecord:
+    """ImageRecord from an opened image's headers; reading it never decodes pixels."""
+    record = ImageRecord(
+        path=os.fspath(path),
+        format=image.format,
+        mode=image.mode,
+        width=image.width,
+        height=image.height,
+        file_bytes=file_bytes,
+        n_frames=int(getattr(image, "n_frames", 1)),
+        has_exif=has_exif(image),
+        png_text_keys=png_text_keys(image),
+    )
+    if isinstance(image, JpegImageFile):
+        luma = image.quantization.get(0) if image.quantization else None
+        if luma is not None and len(luma) == 64:
+            record.jpeg_quality, record.jpeg_quality_exact = estimate_jpeg_quality(luma)
+        record.chroma_subsampling = chroma_subsampling(image.layer)
+    return record
+
+
+def png_text_keys(image: Image.Image) -> list[str]:
+    """Keys of the PNG tEXt / zTXt / iTXt chunks Pillow has read so far (its str-valued info).
+
+    Before decoding this covers chunks ahead of the image data (where generators such as
+    Stable Diffusion UIs write "parameters"); after decoding, the chunks behind it too.
+    """
+    if image.format != "PNG":
+        return []
+    return [
+        key for key, value in image.info.items() if isinstance(key, str) and isinstance(value, str)
+    ]
+
+
+def has_exif(image: Image.Image) -> bool:
+    """True when the file carries an EXIF block (JPEG APP1, PNG eXIf, WebP EXIF, TIFF Exif IFD)."""
+    if image.info.get("exif"):
+        return True
+    if "Raw profile type exif" in image.info:  # ImageMagick's PNG text spelling
+        return True
+    tags = getattr(image, "tag_v2", None)
+    return tags is not None and _TIFF_EXIF_IFD in tags
+
+
+@cache
+def _open_formats() -> tuple[str, ...]:
+    """The supported formats this Pillow build can open (AVIF needs a recent Pillow)."""
+    Image.init()
+    return tuple(name for name in SUPPORTED_FORMATS if name in Image.OPEN)
+
+
+def _check_file(path: str | os.PathLike[str]) -> int:
+    """Size in bytes of a regular, non-empty file; ImageReadError naming what is wrong."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ImageReadError("file not found") from exc
+    except PermissionError as exc:
+        raise ImageReadError("permission denied") from exc
+    except OSError as exc:
+        raise ImageReadError(f"cannot access file: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageReadError("is a directory, not an image file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageReadError("not a regular file")
+    if info.st_size == 0:
+        raise ImageReadError("empty file (0 bytes)")
+    return info.st_size
+
+
+def _unidentified_reason(path: str | os.PathLike[str]) -> str:
+    """Why Pillow could not open a file: an unsupported image format, text, or unknown bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return "not an image (cannot identify the file type)"
+    for offset, signature, name in _KNOWN_SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return f"unsupported image format {name} (supported: {', '.join(_open_formats())})"
+    other = _pillow_format(path)
+    if other is not None:
+        return f"unsupported image format {other} (supported: {', '.join(_open_formats())})"
+    if _looks_like_text(head):
+        return "not an image (the file holds text)"
+    return "not an image (cannot identify the file type)"
+
+
+def _pillow_format(path: str | os.PathLike[str]) -> str | None:
+    """The format any Pillow plugin identifies from the header, or None (headers only)."""
+    try:
+        with Image.open(path) as image:
+            return image.format
+    except Exception:  # any plugin failure just means "not identified"
+        return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """True when the first bytes are UTF-8 text without control characters."""
+    for cut in range(4):  # a multi-byte character may be cut at the end of the sample
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return all(char.isprintable() or char in "\t\r\n\f" for char in text)
+    return False

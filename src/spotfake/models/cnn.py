@@ -1,0 +1,120 @@
+"""Pixel-level CNN detectors: a timm backbone with one logit, fed centre crops at native size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from spotfake.models.base import Detector
+from spotfake.models.registry import register_detector
+from spotfake.models.spec import DetectorSpec, InputPolicy
+
+
+class CNNDetector(Detector):
+    """A timm classifier with a single logit; P(generated) = sigmoid(logit)."""
+
+    def __init__(self, spec: DetectorSpec, backbone: str) -> None:
+        import timm
+        import torch
+
+        super().__init__(spec)
+        self.backbone = backbone
+        # pretrained=False always: initial weights come only from local files (see pretrained.py).
+        self.model = timm.create_model(backbone, pretrained=False, num_classes=1)
+        self.model.eval()
+        # channels_last runs this family of convolutions about 1.7x faster on CPU.
+        self.model.to(memory_format=torch.channels_last)
+        self.device = "cpu"
+
+    def to(self, device: str) -> CNNDetector:
+        self.model.to(device)
+        self.device = device
+        self._hash = None
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self.model.state_dict())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state, strict=True)
+        self._hash = None
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """Centre crop at native resolution (resize only if the spec says so), CHW float32."""
+        return preprocess(image, self.spec.input)
+
+    def logits(self, batch: Any) -> Any:
+        """Raw logits for a normalised NCHW tensor already on the model's device."""
+        return self.model(batch).reshape(-1)
+
+    def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        out = np.empty(len(images), dtype=np.float64)
+        if not len(images):
+            return out
+        tensors = [self.preprocess(image) for image in images]
+        self.model.eval()
+        # Crops of one shape share a batch; images smaller than the crop go in their own.
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, tensor in enumerate(tensors):
+            groups.setdefault(tensor.shape, []).append(index)
+        with torch.inference_mode():
+            for indices in groups.values():
+                batch = torch.from_numpy(np.stack([tensors[i] for i in indices])).to(self.device)
+                batch = batch.contiguous(memory_format=torch.channels_last)
+                probs = torch.sigmoid(self.logits(batch).float()).cpu().numpy()
+                out[indices] = probs
+        return out
+
+
+def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
+    """HxWx3 uint8 -> normalised 3xhxw float32 following the spec's input policy."""
+    if policy.resize is not None:
+        image = _resize_short_side(image, policy.resize)
+    if policy.crop is not None:
+        image = center_crop(image, policy.crop)
+    mean = np.asarray(policy.mean, dtype=np.float32) * 255.0
+    std = np.asarray(policy.std, dtype=np.float32) * 255.0
+    chw = (image.astype(np.float32) - mean) / std
+    return np.ascontiguousarray(chw.transpose(2, 0, 1))
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The central size x size window; a side shorter than size is kept whole (never upscaled)."""
+    height, width = image.shape[:2]
+    top = max(0, (height - size) // 2)
+    left = max(0, (width - size) // 2)
+    return image[top : top + size, left : left + size]
+
+
+def _resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    height, width = image.shape[:2]
+    scale = size / min(height, width)
+    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(new, Image.Resampling.BICUBIC))
+
+
+def _factory(architecture: str, backbone: str, default_crop: int) -> Any:
+    def build(crop: int | None = default_crop, **extra: Any) -> CNNDetector:
+        if extra:
+            raise TypeError(f"{architecture}: unknown options {sorted(extra)}")
+        spec = DetectorSpec(
+            architecture=architecture, config={"crop": crop}, input=InputPolicy(crop=crop)
+        )
+        return CNNDetector(spec, backbone)
+
+    build.__name__ = architecture.replace("-", "_")
+    build.__doc__ = f"{backbone} with one logit, centre crop {default_crop} at native resolution."
+    return build
+
+
+register_detector("cnn-efficientnet-lite0")(
+    _factory("cnn-efficientnet-lite0", "tf_efficientnet_lite0", 224)
+)
+register_detector("cnn-resnet50")(_factory("cnn-resnet50", "resnet50", 224))
+register_detector("cnn-tiny")(_factory("cnn-tiny", "test_efficientnet", 64))

@@ -1,0 +1,56 @@
+"""Augmentations do what CNNDetection's do, at native resolution."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from spotfake.data.augment import AugmentConfig, augment, gaussian_blur, jpeg_roundtrip, random_crop
+from spotfake.io import estimate_jpeg_quality
+
+
+def _image(seed: int = 0, size: int = 64) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+def test_jpeg_roundtrip_encodes_at_the_quality_asked() -> None:
+    out = jpeg_roundtrip(_image(), 40)
+    buffer = io.BytesIO()
+    Image.fromarray(_image()).save(buffer, format="JPEG", quality=40)
+    buffer.seek(0)
+    with Image.open(buffer) as im:
+        assert estimate_jpeg_quality(im.quantization[0]) == (40, True)
+        np.testing.assert_array_equal(out, np.asarray(im.convert("RGB")))
+
+
+def test_blur_removes_high_frequencies() -> None:
+    image = _image()
+    blurred = gaussian_blur(image, 2.0)
+    assert blurred.shape == image.shape
+    assert (
+        np.abs(np.diff(blurred.astype(int), axis=1)).mean()
+        < 0.3 * np.abs(np.diff(image.astype(int), axis=1)).mean()
+    )
+    np.testing.assert_array_equal(gaussian_blur(image, 0.0), image)
+
+
+def test_random_crop_keeps_native_pixels() -> None:
+    image = _image(size=80)
+    rng = np.random.default_rng(0)
+    crop = random_crop(image, 32, rng)
+    assert crop.shape == (32, 32, 3)
+    # The crop is a window of the original: no resampling.
+    windows = np.lib.stride_tricks.sliding_window_view(image, (32, 32, 3)).reshape(-1, 32, 32, 3)
+    assert any(np.array_equal(crop, w) for w in windows)
+    assert random_crop(_image(size=20), 32, rng).shape == (32, 32, 3)
+
+
+def test_augment_probabilities() -> None:
+    image = _image()
+    never = AugmentConfig(blur_p=0.0, jpeg_p=0.0, flip_p=0.0)
+    np.testing.assert_array_equal(augment(image, never, np.random.default_rng(0)), image)
+    always = AugmentConfig(blur_p=0.0, jpeg_p=1.0, jpeg_quality=(30, 30), flip_p=1.0)
+    out = augment(image, always, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, jpeg_roundtrip(image, 30)[:, ::-1])

@@ -1,0 +1,105 @@
+"""The Detector contract, checked on every registered detector (scikit-learn style)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from spotfake.errors import RegistryError
+from spotfake.models.base import Detector, load_detector_file
+from spotfake.models.registry import create_detector, list_detectors, register_detector
+from spotfake.prediction import Prediction
+
+# Small inputs keep big backbones cheap; the contract does not depend on the crop size.
+CHEAP_CONFIG: dict[str, dict[str, Any]] = {"cnn-resnet50": {"crop": 32}}
+
+
+def _images(seed: int = 0) -> list[np.ndarray]:
+    """Varied shapes: square, wide, tall, smaller than any crop."""
+    rng = np.random.default_rng(seed)
+    shapes = [(96, 96), (80, 120), (130, 70), (24, 24), (64, 64)]
+    return [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in shapes]
+
+
+def _fit_if_needed(detector: Detector) -> Detector:
+    """Detectors that learn in closed form (spectral) are fitted on noise vs smoothed noise."""
+    fit_images = getattr(detector, "fit_images", None)
+    if fit_images is None:
+        return detector
+    rng = np.random.default_rng(1)
+    noise = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(12)]
+    smooth = [np.repeat(np.repeat(n[::2, ::2], 2, 0), 2, 1) for n in noise]
+    fit_images(noise + smooth, np.array([0] * 12 + [1] * 12))
+    return detector
+
+
+@pytest.fixture(params=list_detectors(), scope="module")
+def detector(request: pytest.FixtureRequest) -> Detector:
+    name = request.param
+    return _fit_if_needed(create_detector(name, **CHEAP_CONFIG.get(name, {})))
+
+
+def test_scores_have_shape_and_range(detector: Detector) -> None:
+    scores = detector.score(_images())
+    assert scores.shape == (5,)
+    assert np.all(np.isfinite(scores))
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_empty_batch(detector: Detector) -> None:
+    assert detector.score([]).shape == (0,)
+
+
+def test_deterministic(detector: Detector) -> None:
+    images = _images()
+    np.testing.assert_array_equal(detector.score(images), detector.score(images))
+
+
+def test_batch_size_invariant(detector: Detector) -> None:
+    images = _images()
+    together = detector.score(images)
+    alone = np.concatenate([detector.score([image]) for image in images])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_round_trip(detector: Detector, tmp_path: Path) -> None:
+    weights = detector.save(tmp_path / "model")
+    assert weights.suffix == ".safetensors" and weights.with_suffix(".json").is_file()
+    loaded = load_detector_file(weights)
+    assert type(loaded) is type(detector)
+    assert loaded.spec == detector.spec
+    assert loaded.model_hash == detector.model_hash
+    images = _images(2)
+    np.testing.assert_allclose(loaded.score(images), detector.score(images), rtol=1e-6)
+
+
+def test_predict_records_in_order(detector: Detector, tmp_path: Path) -> None:
+    from PIL import Image
+
+    images = _images(3)
+    good = tmp_path / "good.png"
+    Image.fromarray(images[0]).save(good)
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    records = detector.predict([good, bad, images[1]], batch_size=2)
+    assert [type(r) for r in records] == [Prediction] * 3
+    assert [r.path for r in records] == [str(good), str(bad), "<input 2>"]
+    assert records[0].ok and records[2].ok and not records[1].ok
+    assert records[1].score is None and "not an image" in (records[1].error or "")
+    direct = detector.score([images[0], images[1]])
+    assert records[0].score == pytest.approx(direct[0], abs=1e-6)
+    assert records[2].score == pytest.approx(direct[1], abs=1e-6)
+    for r in (records[0], records[2]):
+        assert r.label == ("generated" if r.score >= r.threshold else "real")  # type: ignore[operator]
+        assert r.model_hash == detector.model_hash
+
+
+def test_registry_rejects_duplicates_and_unknown_names() -> None:
+    name = list_detectors()[0]
+    with pytest.raises(RegistryError, match="already registered"):
+        register_detector(name)(lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(RegistryError, match="unknown detector"):
+        create_detector("no-such-detector")
