@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,16 @@ class SourceConfig:
     weight: float = 1.0
     limit: int | None = None
     group: str | None = None  # held-out sources of one group are scored against each other
+
+
+@dataclass
+class DataConfig:
+    """Where the images are, which are trained on, which are only evaluated (held out)."""
+
+    root: str = "../shared/data"
+    val_fraction: float = 0.15
+    sources: list[SourceConfig] = field(default_factory=list)
+    heldout: list[SourceConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -89,3 +100,23 @@ def load_pixels(location: str) -> tuple[np.ndarray, int | None]:
         tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
         quality = estimate_jpeg_quality(tables[0])[0] if tables else None
         return as_rgb_array(im), quality
+
+
+@dataclass
+class Example:
+    """A decoded image kept in memory with what the sampler and augmenter need."""
+
+    pixels: np.ndarray
+    label: int
+    source: str
+    quality: int | None
+
+
+def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
+    """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        decoded = list(pool.map(lambda item: load_pixels(item.location), items))
+    return [
+        Example(pixels, item.label, item.source, quality)
+        for item, (pixels, quality) in zip(items, decoded, strict=True)
+    ]

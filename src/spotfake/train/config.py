@@ -10,17 +10,7 @@ from typing import Any
 import yaml
 
 from spotfake.data.augment import AugmentConfig
-from spotfake.data.sources import SourceConfig
-
-
-@dataclass
-class DataConfig:
-    """Where the images are, which are trained on, which are only evaluated (held out)."""
-
-    root: str = "../shared/data"
-    val_fraction: float = 0.15
-    sources: list[SourceConfig] = field(default_factory=list)
-    heldout: list[SourceConfig] = field(default_factory=list)
+from spotfake.data.sources import DataConfig, SourceConfig
 
 
 @dataclass

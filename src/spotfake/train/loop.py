@@ -6,37 +6,15 @@ import json
 import math
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from spotfake.data.augment import augment, jpeg_roundtrip, random_crop
-from spotfake.data.sources import Item, list_items, load_pixels
-from spotfake.evaluate.metrics import detection_metrics
+from spotfake.data.sources import Example, list_items, load_examples
+from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
 from spotfake.train.config import TrainConfig
-
-
-@dataclass
-class Example:
-    """A decoded image kept in memory with what the sampler and augmenter need."""
-
-    pixels: np.ndarray
-    label: int
-    source: str
-    quality: int | None
-
-
-def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
-    """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        decoded = list(pool.map(lambda item: load_pixels(item.location), items))
-    return [
-        Example(pixels, item.label, item.source, quality)
-        for item, (pixels, quality) in zip(items, decoded, strict=True)
-    ]
 
 
 class BalancedSampler:
@@ -80,29 +58,6 @@ def make_view(example: Example, cfg: TrainConfig, sampler: BalancedSampler) -> n
             view = jpeg_roundtrip(view, quality)
     view = augment(view, cfg.augment, rng)
     return random_crop(view, cfg.train_crop, rng)
-
-
-def evaluate_examples(detector: Any, examples: list[Example], batch: int = 32) -> np.ndarray:
-    """Scores of a detector on decoded examples with its own input policy."""
-    scores = [
-        detector.score([e.pixels for e in examples[i : i + batch]])
-        for i in range(0, len(examples), batch)
-    ]
-    return np.concatenate(scores) if scores else np.empty(0)
-
-
-def per_source_metrics(examples: list[Example], scores: np.ndarray) -> dict[str, Any]:
-    """Metrics overall and per source (a source against every example of the other class)."""
-    labels = np.array([e.label for e in examples])
-    sources = np.array([e.source for e in examples])
-    out: dict[str, Any] = {"overall": detection_metrics(labels, scores)}
-    for name in sorted(set(sources)):
-        mine = sources == name
-        other = labels != labels[mine][0]
-        keep = mine | other
-        out[name] = detection_metrics(labels[keep], scores[keep])
-        out[name]["accuracy_own"] = detection_metrics(labels[mine], scores[mine])["accuracy"]
-    return out
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -217,32 +172,6 @@ def _loop(
     return best
 
 
-def evaluate_heldout(detector: Any, cfg: TrainConfig, log: TextIO) -> dict[str, Any]:
-    """Each held-out group scored on its own; a one-class group is paired with validation images
-    of the other class, so unseen fakes are measured against reals the model did not train on."""
-    root = Path(cfg.data.root)
-    val_items = [
-        i
-        for s in cfg.data.sources
-        for i in list_items(s, root, cfg.data.val_fraction)
-        if i.split == "val"
-    ]
-    groups: dict[str, list[Any]] = {}
-    for source in cfg.data.heldout:
-        groups.setdefault(source.group or source.name, []).append(source)
-    results: dict[str, Any] = {}
-    for group, sources in groups.items():
-        items = [i for s in sources for i in list_items(s, root, 0.0)]
-        labels = {i.label for i in items}
-        if len(labels) == 1:
-            items += [i for i in val_items if i.label not in labels]
-        examples = load_examples(items)
-        scores = evaluate_examples(detector, examples)
-        results[group] = per_source_metrics(examples, scores)
-        print(f"held-out {group}: {results[group]['overall']}", file=log, flush=True)
-    return results
-
-
 def _finish(
     detector: Any, cfg: TrainConfig, out: Path, best: dict[str, Any], log: TextIO
 ) -> dict[str, Any]:
@@ -250,7 +179,7 @@ def _finish(
     from spotfake.models.base import load_detector_file
 
     best_model = load_detector_file(out / "best.safetensors")
-    heldout = evaluate_heldout(best_model, cfg, log)
+    heldout = evaluate_heldout(best_model, cfg.data, log)
     summary = {
         "recipe": cfg.name,
         "sources": {s.name: {"path": s.path, "label": s.label} for s in cfg.data.sources},
