@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from spotfake.data.augment import gaussian_blur, jpeg_roundtrip
 from spotfake.data.sources import list_items, load_examples
 from spotfake.detect import load_detector
-from spotfake.evaluate.shortcuts import shortcut_conditions, shortcut_report
+from spotfake.evaluate.shortcuts import Transform, shortcut_conditions, shortcut_report
 from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
 from spotfake.train.config import load_config
 
@@ -49,6 +50,22 @@ def most_common_quality(examples: list[Any], label: int) -> int:
     return collections.Counter(qualities).most_common(1)[0][0] if qualities else 95
 
 
+def _half_size(pixels: np.ndarray, label: int) -> np.ndarray:
+    from PIL import Image
+
+    height, width = pixels.shape[:2]
+    small = Image.fromarray(pixels).resize((width // 2, height // 2), Image.Resampling.BICUBIC)
+    return np.asarray(small)
+
+
+# Post-processing applied to both classes alike: where a pixel detector is known to weaken.
+ROBUSTNESS: dict[str, Transform] = {
+    "both classes JPEG q50": lambda pixels, label: jpeg_roundtrip(pixels, 50),
+    "both classes resized to 0.5x (bicubic)": _half_size,
+    "both classes blurred (sigma 1)": lambda pixels, label: gaussian_blur(pixels, 1.0),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
@@ -69,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         most_common_quality(val, 0), most_common_quality(val, 1), size=128
     )
     shortcuts = shortcut_report(detector.score, [e.pixels for e in val], labels, conditions)
+    robustness = shortcut_report(detector.score, [e.pixels for e in val], labels, ROBUSTNESS)
     samples = {
         r.path: r.score
         for r in detector.predict(sorted(Path(args.examples).glob("*.*")))
@@ -79,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     for group, metrics in heldout.items():
         print(table(f"Held out: {group}", metrics))
     print(table("Shortcut check on the validation split", shortcuts))
+    print(table("Robustness on the validation split", robustness))
     print("\n### Sample images\n")
     for path, score in samples.items():
         print(f"- {Path(path).name}: {score}")
