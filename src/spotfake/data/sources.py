@@ -82,8 +82,27 @@ def list_items(source: SourceConfig, root: Path, val_fraction: float) -> list[It
     return items
 
 
-def load_pixels(location: str) -> tuple[np.ndarray, int | None]:
-    """Decode an item to RGB uint8 and return its JPEG quality (None when not a JPEG)."""
+def read_zip_members(locations: list[str]) -> dict[str, bytes]:
+    """The bytes of "archive.zip!member" locations, opening each archive once.
+
+    Opening a large archive parses its whole central directory, so per-member opens are slow.
+    """
+    by_archive: dict[str, list[str]] = {}
+    for location in locations:
+        archive, member = location.split("!", 1)
+        by_archive.setdefault(archive, []).append(member)
+    blobs = {}
+    for archive, members in by_archive.items():
+        with zipfile.ZipFile(archive) as zf:
+            blobs.update({f"{archive}!{m}": zf.read(m) for m in members})
+    return blobs
+
+
+def load_pixels(location: str, data: bytes | None = None) -> tuple[np.ndarray, int | None]:
+    """Decode an item to RGB uint8 and return its JPEG quality (None when not a JPEG).
+
+    data: the bytes of a zip member, read beforehand (see read_zip_members).
+    """
     from spotfake.io import read_image
 
     if "!" not in location:
@@ -93,9 +112,8 @@ def load_pixels(location: str) -> tuple[np.ndarray, int | None]:
 
     from spotfake.io import as_rgb_array, estimate_jpeg_quality
 
-    archive, member = location.split("!", 1)
-    with zipfile.ZipFile(archive) as zf:
-        data = zf.read(member)
+    if data is None:
+        data = read_zip_members([location])[location]
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
         quality = estimate_jpeg_quality(tables[0])[0] if tables else None
@@ -114,8 +132,9 @@ class Example:
 
 def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
     """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
+    blobs = read_zip_members([i.location for i in items if "!" in i.location])
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        decoded = list(pool.map(lambda item: load_pixels(item.location), items))
+        decoded = list(pool.map(lambda i: load_pixels(i.location, blobs.get(i.location)), items))
     return [
         Example(pixels, item.label, item.source, quality)
         for item, (pixels, quality) in zip(items, decoded, strict=True)

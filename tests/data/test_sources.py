@@ -1,0 +1,47 @@
+"""Sources: folders and zip members listed, split by a stable hash, decoded once."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from spotfake.data.sources import SourceConfig, list_items, load_examples, split_of
+
+
+def _jpeg(seed: int, quality: int = 80) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def test_split_is_stable_and_near_the_fraction() -> None:
+    keys = [f"folder/{i}.jpg" for i in range(2000)]
+    splits = [split_of(k, 0.2) for k in keys]
+    assert splits == [split_of(k, 0.2) for k in keys]
+    assert 0.17 < splits.count("val") / len(keys) < 0.23
+    assert all(split_of(k, 0.0) == "train" for k in keys[:50])
+
+
+def test_zip_members_and_folders(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for i in range(6):
+            zf.writestr(f"train/FAKE/{i}.jpg", _jpeg(i))
+            zf.writestr(f"train/REAL/{i}.jpg", _jpeg(100 + i))
+        zf.writestr("train/FAKE/notes.txt", "not an image")
+    (tmp_path / "reals").mkdir()
+    for i in range(3):
+        (tmp_path / "reals" / f"{i}.jpg").write_bytes(_jpeg(200 + i, quality=96))
+    fakes = SourceConfig(name="fakes", path="set.zip!train/FAKE/", label=1, limit=4)
+    reals = SourceConfig(name="reals", path="reals", label=0)
+    items = list_items(fakes, tmp_path, 0.0) + list_items(reals, tmp_path, 0.0)
+    assert len(items) == 7
+    assert all("!train/FAKE/" in i.location for i in items[:4])
+    examples = load_examples(items)
+    assert [e.label for e in examples] == [1] * 4 + [0] * 3
+    assert [e.quality for e in examples] == [80] * 4 + [96] * 3
+    assert all(e.pixels.shape == (16, 16, 3) for e in examples)
