@@ -45,9 +45,20 @@ def _cell(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def most_common_quality(examples: list[Any], label: int) -> int:
-    qualities = [e.quality for e in examples if e.label == label and e.quality is not None]
-    return collections.Counter(qualities).most_common(1)[0][0] if qualities else 95
+def separating_qualities(examples: list[Any]) -> tuple[int, int]:
+    """(reals' quality, fakes' quality): each class's most common JPEG quality that the other
+    class has least of, i.e. the quality cue a shortcut would read."""
+    counts = {
+        label: collections.Counter(e.quality for e in examples if e.label == label and e.quality)
+        for label in (0, 1)
+    }
+    share = {lab: {q: n / sum(c.values()) for q, n in c.items()} for lab, c in counts.items()}
+
+    def cue(label: int) -> int:
+        other = share[1 - label]
+        return max(share[label], key=lambda q: share[label][q] - other.get(q, 0.0))
+
+    return cue(0), cue(1)
 
 
 def _half_size(pixels: np.ndarray, label: int) -> np.ndarray:
@@ -82,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     val_metrics = per_source_metrics(val, evaluate_examples(detector, val))
     heldout = evaluate_heldout(detector, cfg.data, sys.stderr)
     labels = np.array([e.label for e in val])
-    conditions = shortcut_conditions(
-        most_common_quality(val, 0), most_common_quality(val, 1), size=128
-    )
+    conditions = shortcut_conditions(*separating_qualities(val), size=128)
     shortcuts = shortcut_report(detector.score, [e.pixels for e in val], labels, conditions)
     robustness = shortcut_report(detector.score, [e.pixels for e in val], labels, ROBUSTNESS)
     samples = {

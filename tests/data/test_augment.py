@@ -54,3 +54,18 @@ def test_augment_probabilities() -> None:
     always = AugmentConfig(blur_p=0.0, jpeg_p=1.0, jpeg_quality=(30, 30), flip_p=1.0)
     out = augment(image, always, np.random.default_rng(0))
     np.testing.assert_array_equal(out, jpeg_roundtrip(image, 30)[:, ::-1])
+
+
+def test_random_rescale_covers_the_output_size() -> None:
+    from spotfake.data.augment import random_rescale
+
+    rng = np.random.default_rng(0)
+    for shape, scale in [((375, 500), 0.5), ((128, 128), 0.5), ((512, 512), 2.0)]:
+        out = random_rescale(np.zeros((*shape, 3), np.uint8), scale, 160, rng)
+        assert out.shape[0] >= 160 and out.shape[1] >= 160
+    # Downscaling by 2 halves the period of a stripe pattern.
+    stripes = np.zeros((400, 400, 3), np.uint8)
+    stripes[:, ::8] = 255
+    half = random_rescale(stripes, 0.5, 100, rng).astype(float).mean(axis=(0, 2))
+    peaks = np.flatnonzero(half > half.mean() + half.std())
+    assert np.median(np.diff(peaks)) == 4

@@ -18,6 +18,8 @@ class AugmentConfig:
     jpeg_p: float = 0.1
     jpeg_quality: tuple[int, int] = (30, 100)
     flip_p: float = 0.5
+    resize_p: float = 0.0
+    resize_scale: tuple[float, float] = (0.5, 2.0)
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int, subsampling: int = 2) -> np.ndarray:
@@ -47,6 +49,22 @@ def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     top = int(rng.integers(0, height - size + 1))
     left = int(rng.integers(0, width - size + 1))
     return image[top : top + size, left : left + size]
+
+
+def random_rescale(
+    image: np.ndarray, scale: float, out_size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A random window rescaled by scale (bicubic or bilinear), at least out_size on each side.
+
+    Only the window that survives is resampled, so large images cost no more than small ones.
+    """
+    height, width = image.shape[:2]
+    scale = max(scale, out_size / min(height, width))  # never pad a small image to fit
+    side = min(height, width, int(np.ceil(out_size / scale)) + 2)
+    window = random_crop(image, side, rng)
+    new = max(out_size, round(side * scale))
+    method = Image.Resampling.BICUBIC if rng.random() < 0.5 else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(window).resize((new, new), method))
 
 
 def augment(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:

@@ -58,7 +58,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             value = _build(nested[key], value or {}, f"{where}.{key}")
         elif cls is DataConfig and key in ("sources", "heldout"):
             value = [_build(SourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
-        elif cls is AugmentConfig and key in ("blur_sigma", "jpeg_quality"):
+        elif cls is AugmentConfig and key in ("blur_sigma", "jpeg_quality", "resize_scale"):
             value = tuple(value)
         kwargs[key] = value
     return cls(**kwargs)

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from spotfake.data.augment import augment, jpeg_roundtrip, random_crop
+from spotfake.data.augment import augment, jpeg_roundtrip, random_crop, random_rescale
 from spotfake.data.sources import Example, list_items, load_examples
 from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
 from spotfake.train.config import TrainConfig
@@ -49,9 +49,15 @@ class BalancedSampler:
 
 
 def make_view(example: Example, cfg: TrainConfig, sampler: BalancedSampler) -> np.ndarray:
-    """One training crop: window, cross-class JPEG quality, blur/JPEG/flip, final random crop."""
+    """One training crop: window (sometimes rescaled), cross-class JPEG quality, blur/JPEG/flip,
+    final random crop."""
     rng = sampler.rng
-    view = random_crop(example.pixels, cfg.train_crop + 32, rng)
+    size = cfg.train_crop + 32
+    if rng.random() < cfg.augment.resize_p:
+        scale = float(np.exp(rng.uniform(*np.log(cfg.augment.resize_scale))))
+        view = random_rescale(example.pixels, scale, size, rng)
+    else:
+        view = random_crop(example.pixels, size, rng)
     if rng.random() < cfg.cross_quality_p:
         quality = sampler.other_quality(example.label)
         if quality is not None:
