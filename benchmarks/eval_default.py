@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             "val": val_metrics,
             "heldout": heldout,
             "shortcuts": shortcuts,
+            "robustness": robustness,
             "examples": samples,
         }
         args.output.write_text(json.dumps(report, indent=2) + "\n")
