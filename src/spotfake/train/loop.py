@@ -28,29 +28,41 @@ class BalancedSampler:
         self.sources_of: dict[int, list[str]] = {}
         for name, indices in self.by_source.items():
             self.sources_of.setdefault(examples[indices[0]].label, []).append(name)
-        self.weights = weights
+        self.labels = sorted(self.sources_of)
+        self.source_odds = {
+            label: _normalised([weights.get(n, 1.0) for n in names])
+            for label, names in self.sources_of.items()
+        }
         # What the other class's files look like: the cross-quality control samples from it.
-        self.qualities = {
+        qualities = {
             label: [examples[i].quality for n in names for i in self.by_source[n]]
             for label, names in self.sources_of.items()
         }
+        self.other_qualities = {
+            label: [q for other, qs in qualities.items() if other != label for q in qs]
+            for label in self.labels
+        }
 
     def draw(self) -> int:
-        labels = sorted(self.sources_of)
-        names = self.sources_of[labels[int(self.rng.integers(len(labels)))]]
-        p = np.array([self.weights.get(n, 1.0) for n in names], dtype=float)
-        name = names[int(self.rng.choice(len(names), p=p / p.sum()))]
+        label = self.labels[int(self.rng.integers(len(self.labels)))]
+        names = self.sources_of[label]
+        name = names[int(self.rng.choice(len(names), p=self.source_odds[label]))]
         pool = self.by_source[name]
         return pool[int(self.rng.integers(len(pool)))]
 
     def other_quality(self, label: int) -> int | None:
-        others = [q for lab, qs in self.qualities.items() if lab != label for q in qs]
+        """A JPEG quality drawn from the files of the other class (None: lossless or none)."""
+        others = self.other_qualities[label]
         return others[int(self.rng.integers(len(others)))] if others else None
 
 
+def _normalised(weights: list[float]) -> np.ndarray:
+    p = np.asarray(weights, dtype=float)
+    return p / p.sum()
+
+
 def make_view(example: Example, cfg: TrainConfig, sampler: BalancedSampler) -> np.ndarray:
-    """One training crop: window (sometimes rescaled), cross-class JPEG quality, blur/JPEG/flip,
-    final random crop."""
+    """One training crop: window (maybe rescaled), cross-class JPEG, blur/JPEG/flip, final crop."""
     rng = sampler.rng
     size = cfg.train_crop + 32
     if rng.random() < cfg.augment.resize_p:
@@ -132,7 +144,7 @@ def fit(cfg: TrainConfig, out: Path, log: TextIO = sys.stderr) -> dict[str, Any]
         detector.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
     )
     best = _loop(detector, train, val, cfg, sampler, opt, out, log)
-    return _finish(detector, cfg, out, best, log)
+    return _finish(cfg, out, best, log)
 
 
 def _loop(
@@ -178,9 +190,7 @@ def _loop(
     return best
 
 
-def _finish(
-    detector: Any, cfg: TrainConfig, out: Path, best: dict[str, Any], log: TextIO
-) -> dict[str, Any]:
+def _finish(cfg: TrainConfig, out: Path, best: dict[str, Any], log: TextIO) -> dict[str, Any]:
     """Reload the best checkpoint, evaluate held-out sources, write the spec's training summary."""
     from spotfake.models.base import load_detector_file
 
