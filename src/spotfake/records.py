@@ -21,6 +21,7 @@ class ImageRecord:
     label: int | None = None  # 1 generated, 0 real, None unknown
     generator: str | None = None
     split: str | None = None
+    category: str | None = None  # a dataset's content class (CNNDetection's "airplane", ...)
     format: str | None = None  # Pillow format name: JPEG, PNG, WEBP, ...
     mode: str | None = None  # Pillow mode of the file: RGB, L, CMYK, I;16, P, ...
     width: int | None = None
@@ -32,6 +33,8 @@ class ImageRecord:
     n_frames: int = 1
     has_exif: bool = False
     png_text_keys: list[str] = field(default_factory=list)
+    modified: float | None = None  # file modification time, so re-indexing skips unchanged files
+    error: str | None = None  # why the file could not be read, for records kept in a manifest
 
     @property
     def bytes_per_pixel(self) -> float | None:
@@ -45,5 +48,7 @@ class ImageRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _RECORD_FIELDS})
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(ImageRecord))

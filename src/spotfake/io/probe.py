@@ -6,9 +6,10 @@ the caller reports the path beside it, as a Prediction does.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 
@@ -46,22 +47,40 @@ def probe(path: str | os.PathLike[str]) -> ImageRecord:
         return record_from_image(image, path, file_bytes)
 
 
+def probe_bytes(data: bytes, path: str) -> ImageRecord:
+    """probe() for an image held in memory (a zip member, an upload); path names it."""
+    if not data:
+        raise ImageReadError("empty file (0 bytes)")
+    with _opened(io.BytesIO(data), lambda: data[:64]) as image:
+        return record_from_image(image, path, len(data))
+
+
 @contextmanager
 def open_image(path: str | os.PathLike[str]) -> Iterator[tuple[ImageFile, int]]:
     """Lazily opened image (headers parsed, pixels not decoded) and the file's size in bytes."""
     file_bytes = _check_file(path)
+    with _opened(path, lambda: _read_head(path)) as image:
+        yield image, file_bytes
+
+
+@contextmanager
+def _opened(
+    source: str | os.PathLike[str] | io.BytesIO,
+    head: Callable[[], bytes],
+) -> Iterator[ImageFile]:
+    """Image.open with each failure turned into an ImageReadError naming the reason."""
     try:
-        image = Image.open(path, formats=_open_formats())
+        image = Image.open(source, formats=_open_formats())
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"too many pixels: {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(_unidentified_reason(path)) from exc
+        raise ImageReadError(_unidentified_reason(head(), source)) from exc
     except PermissionError as exc:
         raise ImageReadError("permission denied") from exc
     except DECODE_ERRORS as exc:
         raise ImageReadError(f"truncated or corrupt image header: {exc}") from exc
     with image:
-        yield image, file_bytes
+        yield image
 
 
 def record_from_image(
@@ -136,17 +155,21 @@ def _check_file(path: str | os.PathLike[str]) -> int:
     return info.st_size
 
 
-def _unidentified_reason(path: str | os.PathLike[str]) -> str:
-    """Why Pillow could not open a file: an unsupported image format, text, or unknown bytes."""
+def _read_head(path: str | os.PathLike[str]) -> bytes:
+    """The first 64 bytes of a file (empty when it cannot be read)."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(64)
+            return handle.read(64)
     except OSError:
-        return "not an image (cannot identify the file type)"
+        return b""
+
+
+def _unidentified_reason(head: bytes, source: str | os.PathLike[str] | io.BytesIO) -> str:
+    """Why Pillow could not open a file: an unsupported image format, text, or unknown bytes."""
     for offset, signature, name in _KNOWN_SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             return f"unsupported image format {name} (supported: {', '.join(_open_formats())})"
-    other = _pillow_format(path)
+    other = _pillow_format(source)
     if other is not None:
         return f"unsupported image format {other} (supported: {', '.join(_open_formats())})"
     if _looks_like_text(head):
@@ -154,10 +177,12 @@ def _unidentified_reason(path: str | os.PathLike[str]) -> str:
     return "not an image (cannot identify the file type)"
 
 
-def _pillow_format(path: str | os.PathLike[str]) -> str | None:
+def _pillow_format(source: str | os.PathLike[str] | io.BytesIO) -> str | None:
     """The format any Pillow plugin identifies from the header, or None (headers only)."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             return image.format
     except Exception:  # any plugin failure just means "not identified"
         return None

@@ -1,0 +1,204 @@
+"""Dataset layouts on disk -> labelled entries (location, label, generator, split, category).
+
+One rule reads every folder layout the field uses, because they differ only in names:
+
+- GenImage: ``<generator>/{train,val}/{ai,nature}/...``
+- CNNDetection / ForenSynths: ``<class>/{0_real,1_fake}/...`` (training set) and
+  ``<generator>/<class>/{0_real,1_fake}/...`` or ``<generator>/{0_real,1_fake}`` (test set)
+- plain ``real/`` + ``fake/`` (any case, singular or plural), optionally under split or
+  generator folders, as in CIFAKE's ``train/{REAL,FAKE}``
+
+The deepest folder whose name is a class name gives the label; split names (train, val, test)
+above it give the split; the other folders above it give the generator, then the category.
+A CSV listing (``path,label[,generator,split]``) and zip archives (read in place, members named
+``archive.zip!member``) are read the same way. Files under no class folder get no label.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from spotfake.io.paths import is_image_name
+from spotfake.records import GENERATED, REAL
+
+# Folder names that carry a label, as the layouts spell them (compared lower-cased).
+LABEL_NAMES: dict[str, int] = {
+    "0_real": REAL, "real": REAL, "reals": REAL, "nature": REAL, "natural": REAL,
+    "authentic": REAL, "1_fake": GENERATED, "fake": GENERATED, "fakes": GENERATED,
+    "ai": GENERATED, "generated": GENERATED, "synthetic": GENERATED,
+}  # fmt: skip
+SPLIT_NAMES: dict[str, str] = {
+    "train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+    "test": "test", "testing": "test",
+}  # fmt: skip
+# Label words a CSV listing may use besides 0 and 1.
+_LABEL_WORDS: dict[str, int] = {
+    **LABEL_NAMES, "0": REAL, "1": GENERATED, "false": REAL, "true": GENERATED,
+}  # fmt: skip
+_CNNDETECTION_LABELS = frozenset({"0_real", "1_fake"})
+ZIP_SEPARATOR = "!"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image file of a dataset, before its headers are read."""
+
+    location: str  # a file path, or "archive.zip!member"
+    label: int | None = None
+    generator: str | None = None
+    split: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a file's folder names say about it."""
+
+    label: int | None
+    generator: str | None
+    split: str | None
+    category: str | None
+    cnndetection_single: bool  # "<name>/{0_real,1_fake}": a class or a generator?
+
+
+def is_zip_location(location: str) -> bool:
+    """True for "archive.zip!member" (and "archive.zip!prefix/") locations."""
+    head, sep, _ = location.partition(ZIP_SEPARATOR)
+    return bool(sep) and head.lower().endswith(".zip")
+
+
+def discover(dataset: str | os.PathLike[str], generator: str | None = None) -> list[Entry]:
+    """Every image of a dataset (folder, zip archive, "archive.zip!prefix/" or CSV listing).
+
+    generator: the generator name for entries whose layout names none (a one-generator set).
+    Raises FileNotFoundError for a missing dataset and ValueError for an unreadable listing.
+    """
+    text = os.fspath(dataset)
+    if is_zip_location(text) or text.lower().endswith(".zip"):
+        archive, _, prefix = text.partition(ZIP_SEPARATOR)
+        archive = os.path.abspath(archive)
+        names = _zip_image_names(archive, prefix)
+        entries = _from_names(names, lambda name: f"{archive}{ZIP_SEPARATOR}{name}", prefix)
+    elif os.path.isdir(text):
+        text = os.path.abspath(text)
+        names = _folder_image_names(text)
+        entries = _from_names(names, lambda name: os.path.join(text, *name.split("/")), "")
+    elif text.lower().endswith(".csv") and os.path.isfile(text):
+        entries = read_listing(text)
+    elif os.path.exists(text):
+        raise ValueError(f"{text}: not a folder, zip archive or CSV listing")
+    else:
+        raise FileNotFoundError(f"{text}: no such dataset")
+    if generator is not None:
+        entries = [_with_generator(e, generator) for e in entries]
+    return entries
+
+
+def read_listing(path: str | os.PathLike[str]) -> list[Entry]:
+    """Entries of a CSV listing with columns path,label[,generator,split[,category]].
+
+    Relative paths are relative to the CSV's folder. Labels: 0/1, real/fake, nature/ai...
+    """
+    base = os.path.dirname(os.path.abspath(path))
+    entries = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "path" not in reader.fieldnames:
+            raise ValueError(f"{path}: a listing needs the columns path,label[,generator,split]")
+        for line, row in enumerate(reader, start=2):
+            location = row["path"]
+            if not os.path.isabs(location):
+                location = os.path.join(base, location)
+            entries.append(
+                Entry(
+                    location=location,
+                    label=_parse_label(row.get("label"), path, line),
+                    generator=row.get("generator") or None,
+                    split=row.get("split") or None,
+                    category=row.get("category") or None,
+                )
+            )
+    return entries
+
+
+def _parse_label(value: str | None, path: str | os.PathLike[str], line: int) -> int | None:
+    """0/1 from a listing's label cell (empty means unknown); ValueError naming the line."""
+    if value is None or not value.strip():
+        return None
+    label = _LABEL_WORDS.get(value.strip().lower())
+    if label is None:
+        raise ValueError(f"{path}:{line}: label {value!r} is not 0/1 or real/fake")
+    return label
+
+
+def _folder_image_names(root: str) -> list[str]:
+    """Image files below a folder as sorted '/'-joined relative names; hidden names skipped."""
+    names: list[str] = []
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        names.extend(prefix + f for f in files if not f.startswith(".") and is_image_name(f))
+    return sorted(names)
+
+
+def _zip_image_names(archive: str, prefix: str) -> list[str]:
+    """Image members of a zip archive under a prefix, sorted."""
+    if not os.path.isfile(archive):
+        raise FileNotFoundError(f"{archive}: no such archive")
+    with zipfile.ZipFile(archive) as zf:
+        return sorted(
+            info.filename
+            for info in zf.infolist()
+            if not info.is_dir()
+            and info.filename.startswith(prefix)
+            and is_image_name(info.filename)
+            and not PurePosixPath(info.filename).name.startswith(".")
+        )
+
+
+def _from_names(names: list[str], locate: Callable[[str], str], prefix: str) -> list[Entry]:
+    """Entries from relative names, resolving the CNNDetection class-or-generator question."""
+    parts = [_parse_parts(name[len(prefix) :]) for name in names]
+    # "<name>/{0_real,1_fake}" names a class in the training layout, where no file sits deeper,
+    # and a generator in the test layout, where most generators have class folders below.
+    deeper = any(p.label is not None and p.category is not None for p in parts)
+    entries = []
+    for name, p in zip(names, parts, strict=True):
+        generator, category = p.generator, p.category
+        if p.cnndetection_single and not deeper:
+            generator, category = None, p.generator
+        entries.append(Entry(locate(name), p.label, generator, p.split, category))
+    return entries
+
+
+def _parse_parts(name: str) -> _Parts:
+    """Label, split, generator and category from a file's folder names (see the module doc)."""
+    folders = PurePosixPath(name).parts[:-1]
+    index = next(
+        (i for i in range(len(folders) - 1, -1, -1) if folders[i].lower() in LABEL_NAMES), None
+    )
+    if index is None:
+        return _Parts(None, None, None, None, False)
+    above = folders[:index]
+    splits = [SPLIT_NAMES[f.lower()] for f in above if f.lower() in SPLIT_NAMES]
+    others = [f for f in above if f.lower() not in SPLIT_NAMES]
+    return _Parts(
+        label=LABEL_NAMES[folders[index].lower()],
+        generator=others[0] if others else None,
+        split=splits[-1] if splits else None,
+        category="/".join(others[1:]) or None,
+        cnndetection_single=len(others) == 1 and folders[index].lower() in _CNNDETECTION_LABELS,
+    )
+
+
+def _with_generator(entry: Entry, generator: str) -> Entry:
+    """The entry with a generator name where its layout gave none."""
+    if entry.generator is not None:
+        return entry
+    return Entry(entry.location, entry.label, generator, entry.split, entry.category)

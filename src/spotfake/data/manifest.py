@@ -1,0 +1,346 @@
+"""Manifests: a dataset as one table of ImageRecords (CSV or Parquet), built from headers only.
+
+A manifest is what the audit, the de-biaser, training and evaluation read. ``index`` builds one
+from any layout (see ``layouts``) by probing every file's headers on all cores; given the
+previous manifest it probes only files that are new or changed (size or modification time).
+Paths are written relative to the manifest's folder, so a dataset and its manifest move together.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import fields, replace
+from datetime import datetime
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from spotfake.data.layouts import ZIP_SEPARATOR, Entry, discover, is_zip_location
+from spotfake.errors import ImageReadError
+from spotfake.records import ImageRecord
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ImageRecord))
+_INT_COLUMNS = {"label", "width", "height", "file_bytes", "jpeg_quality", "n_frames"}
+_BOOL_COLUMNS = {"jpeg_quality_exact", "has_exif"}
+_FLOAT_COLUMNS = {"modified"}
+_LIST_SEPARATOR = ";"
+# Files per task sent to a worker: large enough that process overhead stays small.
+_CHUNK = 512
+# Below this many files probing in this process is faster than starting workers.
+_PARALLEL_MIN = 4_000
+
+Progress = Callable[[int], None]
+
+
+def index(
+    dataset: str | os.PathLike[str],
+    previous: list[ImageRecord] | None = None,
+    workers: int | None = None,
+    generator: str | None = None,
+    progress: Progress | None = None,
+) -> list[ImageRecord]:
+    """ImageRecords of every image in a dataset, from headers only (no pixel is decoded).
+
+    previous: records of an earlier index; unchanged files reuse them instead of being probed.
+    workers: processes to probe with (default: all cores). progress(n) is called as files finish.
+    Files that cannot be read are kept, with ``error`` saying why.
+    """
+    entries = discover(dataset, generator=generator)
+    return probe_entries(entries, previous, workers, progress)
+
+
+def probe_entries(
+    entries: list[Entry],
+    previous: list[ImageRecord] | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[ImageRecord]:
+    """Records for entries in their order; labels come from the entries, the rest from probing."""
+    stamps = _stamps(entries) if previous else {}
+    known = {r.path: r for r in previous or [] if r.error is None}
+    records: list[ImageRecord | None] = [None] * len(entries)
+    todo: list[int] = []
+    for i, entry in enumerate(entries):
+        old = known.get(entry.location)
+        if old is not None and stamps.get(entry.location) == (old.file_bytes, old.modified):
+            records[i] = _labelled(old, entry)
+        else:
+            todo.append(i)
+    if progress and len(todo) < len(entries):
+        progress(len(entries) - len(todo))
+    probed = _probe_all([entries[i] for i in todo], workers, progress)
+    for i, record in zip(todo, probed, strict=True):
+        records[i] = record
+    return [r for r in records if r is not None]
+
+
+def _probe_all(
+    entries: list[Entry], workers: int | None, progress: Progress | None
+) -> Iterator[ImageRecord]:
+    """Probe entries in order, in worker processes when there are many."""
+    workers = workers or os.cpu_count() or 1
+    chunks = [entries[i : i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
+    if workers == 1 or len(entries) < _PARALLEL_MIN:
+        try:
+            yield from _reported(map(probe_chunk, chunks), progress)
+        finally:
+            close_archives()
+        return
+    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+        yield from _reported(pool.map(probe_chunk, chunks), progress)
+
+
+def _pool_context() -> BaseContext:
+    """fork where the platform has it: workers start at once and need no main-module guard."""
+    methods = get_all_start_methods()
+    return get_context("fork" if "fork" in methods and sys.platform != "darwin" else None)
+
+
+def _reported(
+    chunks: Iterable[list[ImageRecord]], progress: Progress | None
+) -> Iterator[ImageRecord]:
+    """Yield the records of each chunk and report how many finished."""
+    for chunk in chunks:
+        if progress:
+            progress(len(chunk))
+        yield from chunk
+
+
+def probe_chunk(entries: list[Entry]) -> list[ImageRecord]:
+    """Probe a list of entries (the task a worker runs); zip archives stay open between tasks."""
+    return [_probe_entry(entry) for entry in entries]
+
+
+# Archives opened by this process: parsing a large central directory takes about a second, so
+# each process does it once per archive rather than once per chunk.
+_ARCHIVES: dict[str, zipfile.ZipFile] = {}
+
+
+def _archive(path: str) -> zipfile.ZipFile:
+    """A zip archive opened once per process (reopened if the file changed since)."""
+    zf = _ARCHIVES.get(path)
+    if zf is None or zf.fp is None:
+        zf = _ARCHIVES[path] = zipfile.ZipFile(path)
+    return zf
+
+
+def close_archives() -> None:
+    """Close the archives this process opened for probing."""
+    while _ARCHIVES:
+        _ARCHIVES.popitem()[1].close()
+
+
+def _probe_entry(entry: Entry) -> ImageRecord:
+    """One entry's record, or a record carrying the reason it could not be read."""
+    from spotfake.io.probe import probe, probe_bytes
+
+    try:
+        if is_zip_location(entry.location):
+            archive, _, member = entry.location.partition(ZIP_SEPARATOR)
+            zf = _archive(archive)
+            info = zf.getinfo(member)
+            record = probe_bytes(zf.read(info), entry.location)
+            record.modified = _zip_time(info)
+        else:
+            record = probe(entry.location)
+            record.modified = os.stat(entry.location).st_mtime
+    except (ImageReadError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        record = ImageRecord(path=entry.location, error=_reason(exc))
+    record.label, record.generator = entry.label, entry.generator
+    record.split, record.category = entry.split, entry.category
+    return record
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason for a probe failure."""
+    if isinstance(exc, KeyError):
+        return "not found in the archive"
+    return str(exc) or type(exc).__name__
+
+
+def _zip_time(info: zipfile.ZipInfo) -> float:
+    """A zip member's stored modification time as a POSIX timestamp."""
+    return datetime(*info.date_time).timestamp()
+
+
+def _stamps(entries: list[Entry]) -> dict[str, tuple[int, float]]:
+    """(size, mtime) of each entry's file or zip member, to tell unchanged files from changed."""
+    stamps: dict[str, tuple[int, float]] = {}
+    by_archive: dict[str, list[str]] = {}
+    for entry in entries:
+        if is_zip_location(entry.location):
+            archive, _, member = entry.location.partition(ZIP_SEPARATOR)
+            by_archive.setdefault(archive, []).append(member)
+            continue
+        try:
+            info = os.stat(entry.location)
+        except OSError:
+            continue
+        stamps[entry.location] = (info.st_size, info.st_mtime)
+    for archive, members in by_archive.items():
+        with zipfile.ZipFile(archive) as zf:
+            for member in members:
+                zinfo = zf.getinfo(member)
+                stamps[f"{archive}{ZIP_SEPARATOR}{member}"] = (zinfo.file_size, _zip_time(zinfo))
+    return stamps
+
+
+def _labelled(record: ImageRecord, entry: Entry) -> ImageRecord:
+    """The record with the label, generator, split and category the layout gives."""
+    return replace(
+        record,
+        label=entry.label,
+        generator=entry.generator,
+        split=entry.split,
+        category=entry.category,
+    )
+
+
+# -- reading and writing ----------------------------------------------------------------------
+
+
+def write_manifest(records: list[ImageRecord], path: str | os.PathLike[str]) -> None:
+    """Write records as CSV or Parquet (by the file's suffix), paths relative to its folder."""
+    text = os.fspath(path)
+    base = os.path.dirname(os.path.abspath(text))
+    rows = [_to_row(r, base) for r in records]
+    os.makedirs(base, exist_ok=True)
+    if text.lower().endswith(".parquet"):
+        _write_parquet(rows, text)
+    elif text.lower().endswith(".csv"):
+        with open(text, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            writer.writerows([_cell(row[name]) for name in COLUMNS] for row in rows)
+    else:
+        raise ValueError(f"{text}: a manifest is a .csv or .parquet file")
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[ImageRecord]:
+    """Records of a manifest written by write_manifest (CSV or Parquet)."""
+    text = os.fspath(path)
+    base = os.path.dirname(os.path.abspath(text))
+    if text.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        rows: list[dict[str, Any]] = pq.read_table(text).to_pylist()
+    else:
+        with open(text, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not is_manifest_header(reader.fieldnames or []):
+                raise ValueError(f"{text}: not a manifest (no format/width/height columns)")
+            rows = [_parse_csv_row(row) for row in reader]
+    return [_from_row(row, base) for row in rows]
+
+
+def is_manifest_header(columns: Sequence[str]) -> bool:
+    """True when CSV columns are a manifest's (a listing has only path,label,...)."""
+    return {"path", "format", "width", "height"} <= set(columns)
+
+
+def _to_row(record: ImageRecord, base: str) -> dict[str, Any]:
+    """A record as a flat row: relative path, list joined, every column present."""
+    row = {name: getattr(record, name) for name in COLUMNS}  # shallow: asdict is slow
+    row["path"] = _relative(record.path, base)
+    row["png_text_keys"] = _LIST_SEPARATOR.join(record.png_text_keys)
+    return row
+
+
+def _from_row(row: dict[str, Any], base: str) -> ImageRecord:
+    """A record from a flat row (relative paths resolved against the manifest's folder)."""
+    row = dict(row)
+    row["path"] = _absolute(str(row["path"]), base)
+    keys = row.get("png_text_keys") or ""
+    row["png_text_keys"] = [k for k in str(keys).split(_LIST_SEPARATOR) if k]
+    if row.get("n_frames") is None:
+        row["n_frames"] = 1
+    row["has_exif"] = bool(row.get("has_exif"))
+    return ImageRecord.from_dict(row)
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: None as empty."""
+    return "" if value is None else value
+
+
+def _parse_csv_row(row: dict[str, str]) -> dict[str, Any]:
+    """Typed values from a CSV row: empty cells are None, numbers and booleans parsed."""
+    parsed: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or value == "":
+            parsed[key] = None
+        elif key in _INT_COLUMNS:
+            parsed[key] = int(float(value))
+        elif key in _FLOAT_COLUMNS:
+            parsed[key] = float(value)
+        elif key in _BOOL_COLUMNS:
+            parsed[key] = value.strip().lower() in {"true", "1"}
+        else:
+            parsed[key] = value
+    return parsed
+
+
+def _write_parquet(rows: list[dict[str, Any]], path: str) -> None:
+    """Rows as a Parquet file with a fixed schema (so empty columns keep their types)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = {"path": pa.string()}
+    for name in COLUMNS:
+        if name in _INT_COLUMNS:
+            kinds[name] = pa.int64()
+        elif name in _BOOL_COLUMNS:
+            kinds[name] = pa.bool_()
+        elif name in _FLOAT_COLUMNS:
+            kinds[name] = pa.float64()
+        else:
+            kinds.setdefault(name, pa.string())
+    schema = pa.schema([(name, kinds[name]) for name in COLUMNS])
+    columns = {name: [row[name] for row in rows] for name in COLUMNS}
+    pq.write_table(pa.Table.from_pydict(columns, schema=schema), path)
+
+
+def _relative(location: str, base: str) -> str:
+    """A path (or the archive part of a zip location) relative to base, '/'-separated."""
+    head, sep, member = location.partition(ZIP_SEPARATOR) if is_zip_location(location) else (
+        location, "", "")  # fmt: skip
+    rel = os.path.relpath(os.path.abspath(head), base).replace(os.sep, "/")
+    return f"{rel}{sep}{member}"
+
+
+def _absolute(location: str, base: str) -> str:
+    """A manifest path resolved against the manifest's folder."""
+    head, sep, member = location.partition(ZIP_SEPARATOR) if is_zip_location(location) else (
+        location, "", "")  # fmt: skip
+    full = head if os.path.isabs(head) else os.path.normpath(os.path.join(base, head))
+    return f"{full}{sep}{member}"
+
+
+def open_dataset(
+    dataset: str | os.PathLike[str],
+    workers: int | None = None,
+    generator: str | None = None,
+    progress: Progress | None = None,
+) -> list[ImageRecord]:
+    """Records of a manifest file, or of a dataset (folder, zip, CSV listing) indexed now."""
+    text = os.fspath(dataset)
+    if text.lower().endswith(".parquet") or _is_manifest_csv(text):
+        records = read_manifest(text)
+        if generator is not None:
+            records = [r if r.generator else replace(r, generator=generator) for r in records]
+        return records
+    return index(text, workers=workers, generator=generator, progress=progress)
+
+
+def _is_manifest_csv(path: str) -> bool:
+    """True for a CSV whose header is a manifest's rather than a listing's."""
+    if not path.lower().endswith(".csv") or not os.path.isfile(path):
+        return False
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    return is_manifest_header(header)
