@@ -13,6 +13,7 @@ import typer
 
 from spotfake import __version__
 from spotfake.cli import detect as _detect
+from spotfake.cli import index as _index
 from spotfake.cli import train as _train
 
 app = typer.Typer(
@@ -24,7 +25,7 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train)
+SUBCOMMANDS = (_detect, _train, _index)
 for _module in SUBCOMMANDS:
     _module.register(app)
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
-
-Advance = Callable[[], None]
+from typing import IO, Protocol
 
 
-def _noop() -> None:
+class Advance(Protocol):
+    """Advances a bar by n items (one by default)."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
+
+def _noop(n: int = 1) -> None:
     """Advance nothing: the bar is off."""
 
 
 @contextmanager
 def progress_bar(total: int, stream: IO[str], enabled: bool, label: str = "") -> Iterator[Advance]:
-    """Yield a function that advances a rich bar by one item; a no-op when not enabled.
+    """Yield a function that advances a rich bar by n items; a no-op when not enabled.
 
     The bar is transient: it vanishes when done, leaving only the results on the terminal.
     """
@@ -41,4 +45,8 @@ def progress_bar(total: int, stream: IO[str], enabled: bool, label: str = "") ->
     # stdout is left alone: records written there must never pass through the bar's console.
     with Progress(*columns, console=console, transient=True, redirect_stdout=False) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda: progress.advance(task)
+
+        def advance(n: int = 1) -> None:
+            progress.advance(task, n)
+
+        yield advance

@@ -83,11 +83,11 @@ def discover(dataset: str | os.PathLike[str], generator: str | None = None) -> l
         archive, _, prefix = text.partition(ZIP_SEPARATOR)
         archive = os.path.abspath(archive)
         names = _zip_image_names(archive, prefix)
-        entries = _from_names(names, lambda name: f"{archive}{ZIP_SEPARATOR}{name}", prefix)
+        entries = _from_names(names, lambda name: f"{archive}{ZIP_SEPARATOR}{name}")
     elif os.path.isdir(text):
         text = os.path.abspath(text)
         names = _folder_image_names(text)
-        entries = _from_names(names, lambda name: os.path.join(text, *name.split("/")), "")
+        entries = _from_names(names, lambda name: os.path.join(text, *name.split("/")))
     elif text.lower().endswith(".csv") and os.path.isfile(text):
         entries = read_listing(text)
     elif os.path.exists(text):
@@ -162,9 +162,9 @@ def _zip_image_names(archive: str, prefix: str) -> list[str]:
         )
 
 
-def _from_names(names: list[str], locate: Callable[[str], str], prefix: str) -> list[Entry]:
+def _from_names(names: list[str], locate: Callable[[str], str]) -> list[Entry]:
     """Entries from relative names, resolving the CNNDetection class-or-generator question."""
-    parts = [_parse_parts(name[len(prefix) :]) for name in names]
+    parts = [_parse_parts(name) for name in names]
     # "<name>/{0_real,1_fake}" names a class in the training layout, where no file sits deeper,
     # and a generator in the test layout, where most generators have class folders below.
     deeper = any(p.label is not None and p.category is not None for p in parts)

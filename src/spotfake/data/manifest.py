@@ -306,11 +306,18 @@ def _write_parquet(rows: list[dict[str, Any]], path: str) -> None:
 
 
 def _relative(location: str, base: str) -> str:
-    """A path (or the archive part of a zip location) relative to base, '/'-separated."""
+    """A path (or a zip location's archive) relative to base when it lies below it, else absolute.
+
+    Files below the manifest's folder move with it; files elsewhere keep working when the
+    manifest alone is moved.
+    """
     head, sep, member = location.partition(ZIP_SEPARATOR) if is_zip_location(location) else (
         location, "", "")  # fmt: skip
-    rel = os.path.relpath(os.path.abspath(head), base).replace(os.sep, "/")
-    return f"{rel}{sep}{member}"
+    full = os.path.abspath(head)
+    rel = os.path.relpath(full, base)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return f"{full}{sep}{member}"
+    return f"{rel.replace(os.sep, '/')}{sep}{member}"
 
 
 def _absolute(location: str, base: str) -> str:

@@ -1,0 +1,1 @@
+"""Dataset bias: audit metadata shortcuts (format, JPEG quality, size) and remove them."""
