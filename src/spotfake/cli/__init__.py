@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from spotfake import __version__
+from spotfake.cli import audit as _audit
 from spotfake.cli import detect as _detect
 from spotfake.cli import index as _index
 from spotfake.cli import train as _train
@@ -25,7 +26,7 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train, _index)
+SUBCOMMANDS = (_detect, _train, _index, _audit)
 for _module in SUBCOMMANDS:
     _module.register(app)
 
