@@ -13,6 +13,7 @@ import typer
 
 from spotfake import __version__
 from spotfake.cli import audit as _audit
+from spotfake.cli import debias as _debias
 from spotfake.cli import detect as _detect
 from spotfake.cli import index as _index
 from spotfake.cli import spectrum as _spectrum
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum)
+SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias)
 for _module in SUBCOMMANDS:
     _module.register(app)
 

@@ -1,0 +1,431 @@
+"""Write a de-biased copy of a dataset: crop and re-encode per the plan, then even out file sizes.
+
+The copy is laid out as ``OUT/<generator>/<category>/<split>/{real,fake}/<name>.jpg`` (levels
+that are None left out), which ``spotfake.data.layouts`` reads back with the same labels, and is
+described by ``OUT/manifest.csv``, ``OUT/debias.json`` and ``OUT/dropped.csv``. Source files are
+only ever opened for reading. Output is byte-identical for the same inputs and seed: random draws
+are made in the plan, files are written in parallel threads but each from its own job only, and
+each output file gets its source's modification time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+from PIL.ImageFile import ImageFile
+from PIL.JpegImagePlugin import JpegImageFile
+
+from spotfake.bias.debias_plan import (
+    BPP,
+    UNREADABLE,
+    DebiasOptions,
+    Drop,
+    Job,
+    Plan,
+    choose,
+    plan_debias,
+    stream,
+)
+from spotfake.data.layouts import ZIP_SEPARATOR, discover, is_zip_location
+from spotfake.errors import ImageReadError
+from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
+from spotfake.io.probe import open_image, probe, probe_bytes
+from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
+from spotfake.records import GENERATED, REAL, ImageRecord
+
+Progress = Callable[[int], None]
+MARKER = "debias.json"  # written first: marks a folder --overwrite may clear
+DROPPED = "dropped.csv"
+MIN_PER_BIN = 8  # bytes-per-pixel bins hold at least this many files on average
+_READ_ERRORS: tuple[type[Exception], ...] = (
+    ImageReadError,
+    KeyError,
+    OSError,
+    zipfile.BadZipFile,
+    *DECODE_ERRORS,
+)
+
+
+@dataclass
+class DebiasResult:
+    """What was written where, what was left out and why, and what happened on the way."""
+
+    out: Path
+    plan: Plan
+    records: list[ImageRecord]  # the copy's manifest
+    dropped: list[Drop]
+    notes: Counter[str] = field(default_factory=Counter)
+    manifest: Path | None = None
+    layout_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(d.reason == UNREADABLE for d in self.dropped)
+
+
+def debias(
+    dataset: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    options: DebiasOptions | None = None,
+    *,
+    overwrite: bool = False,
+    workers: int | None = None,
+    manifest_format: str = "csv",
+    progress: Progress | None = None,
+) -> DebiasResult:
+    """Index a dataset (folder, zip, listing or manifest) and write its de-biased copy to out."""
+    from spotfake.data.manifest import open_dataset
+
+    records = open_dataset(dataset, workers=workers)
+    check_output(out, dataset, records, overwrite)
+    plan = plan_debias(records, options or DebiasOptions())
+    return write_debiased(
+        plan,
+        out,
+        workers=workers,
+        manifest_format=manifest_format,
+        progress=progress,
+        source=os.fspath(dataset),
+    )
+
+
+def check_output(
+    out: str | os.PathLike[str],
+    dataset: str | os.PathLike[str],
+    records: Sequence[ImageRecord],
+    overwrite: bool,
+) -> None:
+    """ValueError when out is inside a source folder, holds sources, or holds other files."""
+    target = os.path.realpath(out)
+    folders = {os.path.dirname(os.path.realpath(r.path)) for r in records if _is_file(r.path)}
+    if os.path.isdir(dataset):
+        folders.add(os.path.realpath(dataset))
+    for folder in sorted(folders):
+        if _within(target, folder):
+            raise ValueError(f"{out} is inside the source folder {folder}")
+        if _within(folder, target):
+            raise ValueError(f"{out} holds source files (in {folder}); choose another folder")
+    if os.path.isfile(target):
+        raise ValueError(f"{out} is a file, not a folder")
+    if os.path.isdir(target) and os.listdir(target):
+        if not overwrite:
+            raise ValueError(f"{out} is not empty; pass --overwrite to replace an earlier copy")
+        if not os.path.isfile(os.path.join(target, MARKER)):
+            raise ValueError(f"{out} is not empty and holds no {MARKER}: it is not an earlier copy")
+
+
+def _is_file(location: str) -> bool:
+    return not is_zip_location(location)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def write_debiased(
+    plan: Plan,
+    out: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    manifest_format: str = "csv",
+    progress: Progress | None = None,
+    source: str = "",
+) -> DebiasResult:
+    """Write the plan's files, match bytes per pixel, then the manifest, debias.json, dropped.csv.
+
+    Call check_output first: an existing folder is cleared here.
+    """
+    from spotfake.bias.debias_report import write_reports
+
+    if manifest_format not in ("csv", "parquet"):
+        raise ValueError(f"manifest format must be csv or parquet, got {manifest_format!r}")
+    root = _prepare(Path(out))
+    jobs = named(plan.jobs)
+    result = DebiasResult(root, plan, [], list(plan.dropped))
+    written = _write_all(jobs, root, workers, progress, result)
+    if plan.options.match_bpp:
+        written = _match_written(written, root, plan.options, result)
+    result.records = sorted((record for _, record in written), key=lambda r: r.path)
+    result.manifest = root / f"manifest.{manifest_format}"
+    result.layout_mismatches = _layout_mismatches(root, result.records)
+    write_reports(result, source)
+    return result
+
+
+def _prepare(root: Path) -> Path:
+    """An empty output folder holding only a provisional marker."""
+    if root.is_dir():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / MARKER).write_text('{"status": "incomplete"}\n', encoding="utf-8")
+    return root.resolve()
+
+
+def named(jobs: Sequence[Job]) -> list[Job]:
+    """Jobs with unique output names: the layout's folders, then the source's stem + .jpg."""
+    used: set[str] = set()
+    result = []
+    for job in jobs:
+        fake = job.record.label == GENERATED
+        parts = output_folders(job.generator, job.record.category, job.record.split, fake)
+        folder, stem = "/".join(parts), source_stem(job.record.path)
+        name, n = f"{folder}/{stem}.jpg", 1
+        while name.lower() in used:  # case-insensitive file systems
+            n += 1
+            name = f"{folder}/{stem}-{n}.jpg"
+        used.add(name.lower())
+        result.append(replace(job, name=name))
+    return result
+
+
+def output_folders(
+    generator: str | None, category: str | None, split: str | None, fake: bool
+) -> list[str]:
+    """Folders that `spotfake.data.layouts` reads back as this generator, category and split."""
+    if generator is None and category:
+        label = "1_fake" if fake else "0_real"  # CNNDetection: "<class>/{0_real,1_fake}"
+    else:
+        label = "fake" if fake else "real"
+    categories = category.split("/") if category else []
+    return [p for p in (generator, *categories, split, label) if p]
+
+
+def source_stem(location: str) -> str:
+    """A source file's name without its suffix (a zip member's own name)."""
+    if is_zip_location(location):
+        location = location.partition(ZIP_SEPARATOR)[2]
+    return PurePosixPath(location.replace("\\", "/")).stem or "image"
+
+
+def _write_all(
+    jobs: list[Job],
+    root: Path,
+    workers: int | None,
+    progress: Progress | None,
+    result: DebiasResult,
+) -> list[tuple[Job, ImageRecord]]:
+    """Encode and write every job in threads; unreadable sources become drops."""
+    written = []
+    with _archives(jobs) as archives, ThreadPoolExecutor(workers or os.cpu_count()) as pool:
+        for job, outcome in zip(
+            jobs, pool.map(lambda j: _write_one(j, root, archives), jobs), strict=True
+        ):
+            if progress:
+                progress(1)
+            if isinstance(outcome, str):
+                result.dropped.append(Drop(job.record, UNREADABLE, outcome, job.generator))
+                continue
+            record, notes = outcome
+            result.notes.update(notes)
+            written.append((job, record))
+    return written
+
+
+@contextmanager
+def _archives(jobs: Sequence[Job]) -> Iterator[dict[str, zipfile.ZipFile]]:
+    """The zip archives the jobs read from, opened once and shared by the threads."""
+    names = {
+        j.record.path.partition(ZIP_SEPARATOR)[0] for j in jobs if is_zip_location(j.record.path)
+    }
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(zipfile.ZipFile(name)) for name in sorted(names)}
+
+
+def _write_one(
+    job: Job, root: Path, archives: dict[str, zipfile.ZipFile]
+) -> str | tuple[ImageRecord, list[str]]:
+    """Write one job's file: its record and notes, or the reason its source could not be read."""
+    try:
+        data, notes = encode_job(job, archives)
+    except _READ_ERRORS as exc:
+        return str(exc) or type(exc).__name__
+    target = root / job.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    stamp = job.record.modified or 0.0
+    os.utime(target, ns=(round(stamp * 1e9), round(stamp * 1e9)))
+    record = probe(target)
+    record.label, record.generator = job.record.label, job.generator
+    record.category, record.split = job.record.category, job.record.split
+    record.modified = target.stat().st_mtime
+    return record, notes
+
+
+def encode_job(
+    job: Job, archives: dict[str, zipfile.ZipFile] | None = None
+) -> tuple[bytes, list[str]]:
+    """The JPEG bytes of one job (decode, RGB, centre crop, encode) and notes on what it took."""
+    with _open_source(job.record.path, archives or {}) as image:
+        check_pixel_count(image.width, image.height, DEFAULT_MAX_PIXELS)
+        try:
+            image.load()
+        except DECODE_ERRORS as exc:
+            raise ImageReadError(f"truncated or corrupt image data: {exc}") from exc
+        notes = _notes(job, image)
+        tables = _kept_tables(image) if job.quality is None else None
+        block = _mcu(image) if not job.resize else (1, 1)
+        picture = Image.fromarray(image_to_rgb(image))
+    if job.resize:
+        picture = _resized(picture, job.crop)
+    picture = centre_crop(picture, job.crop, block)
+    buffer = io.BytesIO()
+    if tables is not None:
+        picture.save(buffer, "JPEG", qtables=tables, subsampling=job.subsampling)
+    else:
+        quality = job.quality or job.record.jpeg_quality or 95
+        picture.save(buffer, "JPEG", quality=quality, subsampling=job.subsampling)
+    return buffer.getvalue(), notes
+
+
+@contextmanager
+def _open_source(location: str, archives: dict[str, zipfile.ZipFile]) -> Iterator[ImageFile]:
+    """A source file or zip member opened lazily, refused with the prober's messages."""
+    if not is_zip_location(location):
+        with open_image(location) as (image, _):
+            yield image
+        return
+    archive, _, member = location.partition(ZIP_SEPARATOR)
+    if archive in archives:
+        data = archives[archive].read(member)
+    else:
+        with zipfile.ZipFile(archive) as zf:
+            data = zf.read(member)
+    probe_bytes(data, location)  # raises ImageReadError for what the prober refuses
+    with Image.open(io.BytesIO(data)) as image:
+        yield image
+
+
+def _notes(job: Job, image: Image.Image) -> list[str]:
+    """What happened to a file beyond the crop, for the summary."""
+    kind = "fake" if job.record.label == GENERATED else "real"
+    notes = []
+    if image.mode != "RGB":
+        notes.append(f"{kind}s converted from {image.mode} to RGB")
+    if job.resize:
+        notes.append(f"{kind}s resized (--resize)")
+    if job.record.label == GENERATED and image.format == "JPEG":
+        notes.append("fakes that were JPEG already, decoded and re-encoded")
+    if job.record.label == REAL:
+        own = "reals re-encoded with their own quantisation tables"
+        other = "reals encoded at the target quality (not a colour JPEG, or --recompress-reals)"
+        notes.append(own if job.quality is None else other)
+    return notes
+
+
+def _kept_tables(image: Image.Image) -> list[list[int]] | None:
+    """A JPEG's own quantisation tables, when it has the luma and chroma ones to reuse."""
+    tables = getattr(image, "quantization", None) if isinstance(image, JpegImageFile) else None
+    if not tables or len(tables) < 2 or image.mode != "RGB":
+        return None
+    return [list(tables[k]) for k in sorted(tables)]
+
+
+def _mcu(image: Image.Image) -> tuple[int, int]:
+    """A JPEG's minimum coded unit in pixels (16x16 for 4:2:0): crops start on its grid."""
+    if not isinstance(image, JpegImageFile) or not image.layer:
+        return (1, 1)
+    return (8 * max(h for _, h, _, _ in image.layer), 8 * max(v for _, _, v, _ in image.layer))
+
+
+def centre_crop(picture: Image.Image, size: int, block: tuple[int, int] = (1, 1)) -> Image.Image:
+    """The size x size centre of a picture, its corner moved back onto the block grid."""
+    width, height = picture.size
+    if width < size or height < size:
+        raise ImageReadError(f"{width}x{height} is smaller than the {size}x{size} crop")
+    left = (width - size) // 2 // block[0] * block[0]
+    top = (height - size) // 2 // block[1] * block[1]
+    return picture.crop((left, top, left + size, top + size))
+
+
+def _resized(picture: Image.Image, side: int) -> Image.Image:
+    """The picture scaled so that its shorter side is `side` (Lanczos)."""
+    width, height = picture.size
+    scale = side / min(width, height)
+    size = (max(side, round(width * scale)), max(side, round(height * scale)))
+    return picture.resize(size, Image.Resampling.LANCZOS)
+
+
+def match_bytes_per_pixel(
+    strata: Sequence[Hashable],
+    labels: Sequence[int],
+    bytes_per_pixel: Sequence[float],
+    bins: int,
+    seed: int,
+) -> list[bool]:
+    """Which files to keep so both classes' log bytes-per-pixel histograms match per stratum.
+
+    Bins are quantiles of both classes together; each bin keeps min(reals, fakes) of each class,
+    seeded. Size per pixel depends on content and earlier compression, so it stays a shortcut
+    after re-encoding at one quality. strata: any hashable key per file.
+    """
+    keep = [False] * len(labels)
+    groups: dict[Hashable, list[int]] = defaultdict(list)
+    for i, key in enumerate(strata):
+        groups[key].append(i)
+    for key, members in groups.items():
+        x = np.log(np.maximum([bytes_per_pixel[i] for i in members], 1e-9))
+        n_bins = max(1, min(bins, len(members) // MIN_PER_BIN))
+        edges = np.quantile(x, np.linspace(0, 1, n_bins + 1)[1:-1])
+        which = np.searchsorted(edges, x, side="right")
+        for b in range(n_bins):
+            inside = [members[j] for j in np.flatnonzero(which == b)]
+            reals = [i for i in inside if labels[i] == REAL]
+            fakes = [i for i in inside if labels[i] == GENERATED]
+            for side in (reals, fakes):
+                chosen = choose(len(side), min(len(reals), len(fakes)), stream(seed, "bpp", key, b))
+                for j in chosen:
+                    keep[side[j]] = True
+    return keep
+
+
+def _match_written(
+    written: list[tuple[Job, ImageRecord]], root: Path, options: DebiasOptions, result: DebiasResult
+) -> list[tuple[Job, ImageRecord]]:
+    """Keep the files bytes-per-pixel matching keeps; delete the others from the copy."""
+    keep = match_bytes_per_pixel(
+        [_matching_key(job, record, options) for job, record in written],
+        [int(record.label or 0) for _, record in written],
+        [record.bytes_per_pixel or 0.0 for _, record in written],
+        options.bpp_bins,
+        options.seed,
+    )
+    kept = []
+    for (job, record), ok in zip(written, keep, strict=True):
+        if ok:
+            kept.append((job, record))
+            continue
+        (root / job.name).unlink()
+        detail = f"{record.bytes_per_pixel or 0:.3f} bytes per pixel after encoding"
+        result.dropped.append(Drop(job.record, BPP, detail, job.generator))
+    return kept
+
+
+def _matching_key(job: Job, record: ImageRecord, options: DebiasOptions) -> Hashable:
+    """Files compared for bytes per pixel: same subset, and same quality and subsampling.
+
+    The quality cell keeps quality from becoming a shortcut again (with mode it leaves out the
+    reals at other qualities); a fixed --fake-quality N beside reals that keep their own is a
+    choice the user made, so there the cell is left out of the key.
+    """
+    if isinstance(options.fake_quality, int) and not options.recompress_reals:
+        return job.stratum
+    return (*job.stratum, record.jpeg_quality, record.chroma_subsampling)
+
+
+def _layout_mismatches(root: Path, records: list[ImageRecord]) -> list[str]:
+    """Written files the folder layout reads back differently (a generator named 'train', ...)."""
+    read = {e.location: (e.label, e.generator, e.category, e.split) for e in discover(root)}
+    return [
+        r.path for r in records if read.get(r.path) != (r.label, r.generator, r.category, r.split)
+    ]
