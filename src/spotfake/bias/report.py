@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit
+from spotfake.bias.stats import top_shares
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 _COLOURS = {"real": "#1f77b4", "generated": "#d62728"}
@@ -52,7 +53,44 @@ def _tables(result: Audit) -> list[tuple[str, list[str], list[list[str]]]]:
     if generators:
         header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "verdict"]
         tables.append(("Per generator", header, generators))
+    tables.append(("Storage per class and generator", _STORAGE_HEADER, _storage_rows(result)))
     return tables
+
+
+_STORAGE_HEADER = [
+    "group", "class", "images", "formats", "JPEG qualities", "subsampling", "sizes",
+    "aspect (median)", "bytes/pixel (p5 / median / p95)", "modes",
+]  # fmt: skip
+
+
+def _storage_rows(result: Audit) -> list[list[str]]:
+    """One row per class, overall and within each generator: how its files are stored."""
+    groups = [("all", result.stats), *result.generator_stats.items()]
+    return [
+        _storage_row(group, name, stats[name])
+        for group, stats in groups
+        for name in ("real", "generated")
+    ]
+
+
+def _storage_row(group: str, name: str, stats: dict[str, Any]) -> list[str]:
+    """A group's storage figures as table cells."""
+    qualities = stats["jpeg_quality"]
+    total = sum(qualities.values())
+    top = sorted(qualities.items(), key=lambda kv: -kv[1])[:3]
+    bpp = stats["bytes_per_pixel"]
+    return [
+        group,
+        name,
+        str(stats["count"]),
+        top_shares(stats["format"]),
+        ", ".join(f"q{q} {n / total:.0%}" for q, n in top) if total else "-",
+        top_shares(stats["chroma_subsampling"]) or "-",
+        f"{stats['distinct_sizes']} distinct; {stats['top_size']} {stats['top_size_share']:.0%}",
+        f"{stats['aspect']['median']:.2f}",
+        f"{bpp['p5']:.3f} / {bpp['median']:.3f} / {bpp['p95']:.3f}",
+        top_shares(stats["mode"]),
+    ]
 
 
 def _intro(result: Audit) -> list[str]:

@@ -59,7 +59,7 @@ def _brief(name: str, stats: dict[str, Any]) -> str:
     if not stats.get("count"):
         return "none"
     if name in ("format", "mode", "chroma_subsampling"):
-        return _top_shares(stats[name]) or "no JPEG"
+        return top_shares(stats[name]) or "no JPEG"
     if name == "jpeg_quality":
         counts = stats["jpeg_quality"]
         total = sum(counts.values())
@@ -79,6 +79,6 @@ def _brief(name: str, stats: dict[str, Any]) -> str:
     return f"median {b['median']:.3f} (p5 {b['p5']:.3f}, p95 {b['p95']:.3f})"
 
 
-def _top_shares(values: dict[str, float], limit: int = 3) -> str:
+def top_shares(values: dict[str, float], limit: int = 3) -> str:
     """ "JPEG 98%, PNG 2%" from a shares dict."""
     return ", ".join(f"{key} {share:.0%}" for key, share in list(values.items())[:limit])
