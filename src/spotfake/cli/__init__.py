@@ -15,6 +15,7 @@ from spotfake import __version__
 from spotfake.cli import audit as _audit
 from spotfake.cli import debias as _debias
 from spotfake.cli import detect as _detect
+from spotfake.cli import evaluate as _evaluate
 from spotfake.cli import index as _index
 from spotfake.cli import spectrum as _spectrum
 from spotfake.cli import train as _train
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias)
+SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias, _evaluate)
 for _module in SUBCOMMANDS:
     _module.register(app)
 
