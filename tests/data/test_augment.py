@@ -69,3 +69,18 @@ def test_random_rescale_covers_the_output_size() -> None:
     half = random_rescale(stripes, 0.5, 100, rng).astype(float).mean(axis=(0, 2))
     peaks = np.flatnonzero(half > half.mean() + half.std())
     assert np.median(np.diff(peaks)) == 4
+
+
+def test_rand_augment_is_reproducible_from_its_seed() -> None:
+    import torch
+
+    from spotfake.data.augment import rand_augment
+
+    image = _image()
+    before = torch.get_rng_state()
+    first = rand_augment(image, 2, 15, seed=4)
+    assert torch.equal(torch.get_rng_state(), before)  # the global generator is left alone
+    assert first.shape == image.shape and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, rand_augment(image, 2, 15, seed=4))
+    outputs = {rand_augment(image, 2, 15, seed=s).tobytes() for s in range(6)}
+    assert len(outputs) > 1

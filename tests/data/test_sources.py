@@ -45,3 +45,51 @@ def test_zip_members_and_folders(tmp_path: Path) -> None:
     assert [e.label for e in examples] == [1] * 4 + [0] * 3
     assert [e.quality for e in examples] == [80] * 4 + [96] * 3
     assert all(e.pixels.shape == (16, 16, 3) for e in examples)
+
+
+def test_pixel_store_lazy_and_in_memory_agree(tmp_path: Path) -> None:
+    from spotfake.data.dataset import PixelStore, Sample, read_pixels
+
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for i in range(4):
+            zf.writestr(f"a/{i}.jpg", _jpeg(i))
+    (tmp_path / "x.jpg").write_bytes(_jpeg(9))
+    locations = [f"{tmp_path / 'set.zip'}!a/{i}.jpg" for i in range(4)] + [str(tmp_path / "x.jpg")]
+    samples = [Sample(loc, 0, "g") for loc in locations]
+    lazy, eager = PixelStore.load(samples, False), PixelStore.load(samples, True)
+    assert eager.decoded is not None and lazy.decoded is None
+    for i in range(len(samples)):
+        np.testing.assert_array_equal(lazy[i], eager[i])
+        assert lazy[i].shape == (16, 16, 3)
+    np.testing.assert_array_equal(lazy.subset([4])[0], read_pixels(locations[4]))
+
+
+def test_zip_members_read_in_forked_workers(tmp_path: Path) -> None:
+    """Archives opened by the parent are reopened in each worker (no shared file offset)."""
+    import multiprocessing
+
+    from spotfake.data.dataset import read_pixels
+
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for i in range(8):
+            zf.writestr(f"{i}.jpg", _jpeg(i))
+    locations = [f"{tmp_path / 'set.zip'}!{i}.jpg" for i in range(8)]
+    expected = [read_pixels(loc) for loc in locations]  # the parent opens the archive first
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = pool.map(read_pixels, locations)
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unreadable_zip_member_names_itself(tmp_path: Path) -> None:
+    import pytest
+
+    from spotfake.data.dataset import read_pixels
+    from spotfake.errors import ImageReadError
+
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        zf.writestr("bad.jpg", b"not an image")
+    with pytest.raises(ImageReadError, match=r"bad\.jpg"):
+        read_pixels(f"{tmp_path / 'set.zip'}!bad.jpg")
+    with pytest.raises(ImageReadError, match=r"missing\.jpg"):
+        read_pixels(f"{tmp_path / 'set.zip'}!missing.jpg")

@@ -1,4 +1,4 @@
-"""A real (tiny) training run through `spotfake train`, and the recipe loader's strictness."""
+"""Real (tiny) training runs through `spotfake train`, and the recipe loader's strictness."""
 
 from __future__ import annotations
 
@@ -7,86 +7,157 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from PIL import Image
+import torch
+from tiny_sets import encoded, real_and_fake, write_recipe
 
 from spotfake.cli import main
 from spotfake.models.base import load_detector_file
+from spotfake.models.registry import create_detector
 from spotfake.train.config import load_config
 
-
-def _make_dataset(root: Path) -> None:
-    """Reals: smooth JPEGs; fakes: PNGs with a 2x nearest-upsampling pattern."""
-    rng = np.random.default_rng(0)
-    for name in ("real", "fake"):
-        (root / name).mkdir(parents=True)
-    for i in range(12):
-        base = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
-        Image.fromarray(base).resize((48, 48), Image.Resampling.BILINEAR).save(
-            root / "real" / f"{i}.jpg", quality=90
-        )
-        Image.fromarray(np.repeat(np.repeat(base, 2, 0), 2, 1)).save(root / "fake" / f"{i}.png")
+METRIC_KEYS = {"accuracy", "real_accuracy", "fake_accuracy", "ap", "auc"}
 
 
-def _recipe(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    _make_dataset(data)
-    recipe = {
-        "model": "cnn-tiny",
-        "name": "tiny-test",
-        "train_crop": 32,
-        "eval_crop": 40,
-        "data": {
-            "root": str(data),
-            "val_fraction": 0.3,
-            "sources": [
-                {"name": "reals", "path": "real", "label": 0},
-                {"name": "fakes", "path": "fake", "label": 1},
-            ],
-            "heldout": [{"name": "fakes-again", "path": "fake", "label": 1}],
-        },
-        "optim": {"steps": 4, "batch_size": 4, "eval_every": 2, "warmup_steps": 1},
+def _sources_recipe(tmp_path: Path, root: Path, **extra: object) -> Path:
+    data = {
+        "root": str(root),
+        "val_fraction": 0.3,
+        "sources": [
+            {"name": "reals", "path": "real", "label": 0},
+            {"name": "fakes", "path": "fake", "label": 1},
+        ],
+        "heldout": [{"name": "fakes-again", "path": "fake", "label": 1}],
     }
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe))
-    return path
+    return write_recipe(tmp_path / "recipe.yaml", data=data, **extra)
 
 
-def test_train_writes_a_loadable_run(tmp_path: Path) -> None:
+def test_train_writes_a_loadable_run(tmp_path: Path, folder: Path) -> None:
     run = tmp_path / "run"
-    assert main(["train", str(_recipe(tmp_path)), "-o", str(run)]) == 0
-    for name in ("best.safetensors", "best.json", "last.safetensors", "config.json"):
+    assert main(["train", str(_sources_recipe(tmp_path, folder)), "-o", str(run)]) == 0
+    for name in ("best", "last"):
+        assert (run / f"{name}.safetensors").is_file() and (run / f"{name}.json").is_file()
+    for name in ("config.yaml", "config.json", "checkpoint.pt", "summary.json"):
         assert (run / name).is_file(), name
-    lines = (run / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["step"] for line in lines] == [2, 4]
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4]
+    assert set(lines[-1]["val"]["overall"]) >= METRIC_KEYS
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["metrics"]) >= METRIC_KEYS and summary["stopped"] == "completed"
     detector = load_detector_file(run / "best.safetensors")
     assert detector.spec.name == "tiny-test"
     assert detector.spec.input.crop == 40
-    summary = detector.spec.training
-    assert summary["best_step"] in (2, 4)
-    assert set(summary["val"]) >= {"overall", "reals", "fakes"}
-    assert "fakes-again" in summary["heldout"]
-    scores = detector.score([np.zeros((48, 48, 3), np.uint8)])
-    assert scores.shape == (1,) and 0 <= scores[0] <= 1
+    assert detector.spec.training["best_step"] in (2, 4)
+    assert set(detector.spec.training["val"]) >= {"overall", "reals", "fakes"}
+    assert "fakes-again" in detector.spec.training["heldout"]
+    # The resolved recipe reloads as it was run.
+    assert load_config(run / "config.yaml").data.root == str(folder)
 
 
-def test_recipe_rejects_unknown_keys(tmp_path: Path) -> None:
+def test_best_checkpoint_scores_like_the_trained_model(tmp_path: Path, folder: Path) -> None:
+    """Evaluated only at the last step, best = last = the model the checkpoint holds."""
+    run = tmp_path / "run"
+    recipe = _sources_recipe(tmp_path, folder, optim={"eval_every": 4})
+    assert main(["train", str(recipe), "-o", str(run)]) == 0
+    trained = create_detector("cnn-tiny", crop=40)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    trained.load_state_dict(state["model"])
+    loaded = load_detector_file(run / "best.safetensors")
+    images = [*real_and_fake(7), np.zeros((30, 50, 3), np.uint8)]
+    np.testing.assert_array_equal(loaded.score(images), trained.score(images))
+    assert state["step"] == 4 and loaded.spec.training["best_step"] == 4
+
+
+def test_train_on_a_zip_read_lazily(tmp_path: Path, archive: Path) -> None:
+    run = tmp_path / "run"
+    data = {"train": str(archive), "val_fraction": 0.4, "in_memory": False, "sampling": "shuffle"}
+    optim = {"steps": None, "epochs": 1, "eval_every": None}
+    recipe = write_recipe(tmp_path / "r.yaml", data=data, optim=optim)
+    assert main(["train", str(recipe), "-o", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["n_train"], summary["n_val"]) == (22, 10)  # by a hash of the member names
+    # 1 epoch of 4-image batches; validation once per epoch by default.
+    assert summary["total_steps"] == 22 // 4
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [5]
+    assert set(summary["metrics"]) >= METRIC_KEYS
+    assert set(summary["val"]) >= {"real", "fake"}  # groups: the layout names no generator
+
+
+def test_genimage_folder_keeps_its_own_split_and_upscales(tmp_path: Path) -> None:
+    for split, n in (("train", 8), ("val", 3)):
+        for label in ("ai", "nature"):
+            (tmp_path / "gi" / "sdx" / split / label).mkdir(parents=True)
+        for i in range(n):
+            real, fake = real_and_fake(200 + i)
+            (tmp_path / "gi" / "sdx" / split / "nature" / f"{i}.jpg").write_bytes(
+                encoded(real[:16, :16], "JPEG")
+            )
+            (tmp_path / "gi" / "sdx" / split / "ai" / f"{i}.png").write_bytes(
+                encoded(fake[:16, :16], "PNG")
+            )
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        data={"train": str(tmp_path / "gi")},
+        upscale=2,
+        upscale_method="nearest",
+        optim={"steps": 2},
+    )
+    run = tmp_path / "run"
+    assert main(["train", str(recipe), "-o", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["n_train"], summary["n_val"]) == (16, 6)
+    assert set(summary["val"]) == {"overall", "sdx"}
+    detector = load_detector_file(run / "best.safetensors")
+    assert detector.spec.config == {"crop": 40, "upscale": 2, "upscale_method": "nearest"}
+
+
+def test_spectral_detector_trains_through_the_same_command(tmp_path: Path, folder: Path) -> None:
+    data = {"train": str(folder), "val_fraction": 0.3}
+    recipe = write_recipe(tmp_path / "r.yaml", model="spectral-svm", data=data)
+    run = tmp_path / "run"
+    assert main(["train", str(recipe), "-o", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["metrics"]) >= METRIC_KEYS
+    assert summary["metrics"]["auc"] > 0.9  # spectra see the 2x upsampling at once
+    detector = load_detector_file(run / "best.safetensors")
+    assert detector.spec.architecture == "spectral-svm"
+    assert detector.spec.training["fit"]["n_samples"] == summary["n_train"]
+    assert (run / "last.safetensors").is_file() and (run / "metrics.jsonl").is_file()
+
+
+def test_recipe_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("model: cnn-tiny\noptim: {stepz: 3}\n")
     with pytest.raises(ValueError, match="unknown keys \\['stepz'\\]"):
+        load_config(path)
+    path.write_text("model: cnn-tiny\noptim: {schedule: linear}\n")
+    with pytest.raises(ValueError, match=r"optim\.schedule is 'linear'"):
         load_config(path)
 
 
 def test_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("model: cnn-tiny\n")
-    cfg = load_config(path, ["optim.steps=7", "augment.jpeg_quality=[50, 60]", "init=null"])
+    overrides = ["optim.steps=7", "augment.jpeg_quality=[50, 60]", "init=null", "runtime.amp=bf16"]
+    cfg = load_config(path, overrides)
     assert cfg.optim.steps == 7
     assert cfg.augment.jpeg_quality == (50, 60)
-    assert cfg.init is None
+    assert cfg.init is None and cfg.runtime.amp == "bf16"
 
 
-def test_shipped_recipe_loads() -> None:
+@pytest.mark.parametrize(
+    "name", ["default.yaml", "cifake.yaml", "cnndetection-resnet50.yaml", "fake-or-jpeg-swin.yaml"]
+)
+def test_shipped_recipes_load(name: str) -> None:
+    from spotfake.models.registry import list_detectors
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / name)
+    assert cfg.model in list_detectors()
+    assert cfg.augment.jpeg_p > 0  # CNNDetection's JPEG augmentation, in every recipe
+    assert cfg.optim.steps or cfg.optim.epochs
+
+
+def test_default_recipe_is_the_shipped_models() -> None:
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "default.yaml")
-    assert cfg.model == "cnn-efficientnet-lite0"
-    assert cfg.augment.blur_p > 0 and cfg.augment.jpeg_p > 0 and cfg.cross_quality_p > 0
+    assert cfg.model == "cnn-efficientnet-lite0" and cfg.cross_quality_p > 0
+    assert cfg.augment.blur_p > 0 and cfg.optim.steps == 1500

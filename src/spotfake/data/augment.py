@@ -1,4 +1,4 @@
-"""CNNDetection-style augmentation on uint8 RGB arrays: blur, JPEG, crops and flips."""
+"""CNNDetection-style augmentation on uint8 RGB arrays: blur, JPEG, crops, flips, RandAugment."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class AugmentConfig:
     flip_p: float = 0.5
     resize_p: float = 0.0
     resize_scale: tuple[float, float] = (0.5, 2.0)
+    randaugment_n: int = 0  # torchvision RandAugment operations per view (0: off)
+    randaugment_m: int = 9  # and their magnitude (0..30)
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int, subsampling: int = 2) -> np.ndarray:
@@ -77,3 +79,16 @@ def augment(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> 
     if rng.random() < cfg.flip_p:
         image = image[:, ::-1]
     return np.ascontiguousarray(image)
+
+
+def rand_augment(image: np.ndarray, ops: int, magnitude: int, seed: int) -> np.ndarray:
+    """torchvision's RandAugment on a uint8 image, its random choices drawn from seed only."""
+    import torch
+    from torchvision.transforms import RandAugment
+
+    chw = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    # RandAugment draws from torch's global generator: a forked one keeps views reproducible.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        out = RandAugment(num_ops=ops, magnitude=magnitude)(chw)
+    return np.ascontiguousarray(out.permute(1, 2, 0).numpy())

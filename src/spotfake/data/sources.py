@@ -28,12 +28,28 @@ class SourceConfig:
 
 @dataclass
 class DataConfig:
-    """Where the images are, which are trained on, which are only evaluated (held out)."""
+    """Where the images are, which are trained on, which are only evaluated (held out).
+
+    Training data is either ``sources`` (folders or zip prefixes under ``root``, one label each)
+    or ``train``: any dataset spotfake reads (a manifest, a GenImage / CNNDetection / real+fake
+    folder, a zip archive, a CSV listing), relative to the current directory. Validation is
+    ``val`` when given, else the dataset's own val (or test) split, else ``val_fraction`` of the
+    files chosen by a hash of their path (``split_of``).
+    """
 
     root: str = "../shared/data"
     val_fraction: float = 0.15
     sources: list[SourceConfig] = field(default_factory=list)
     heldout: list[SourceConfig] = field(default_factory=list)
+    train: str | None = None
+    val: str | None = None
+    generator: str | None = None  # names the generator of a one-generator dataset
+    limit: int | None = None  # train on a fixed random subset of this many images
+    val_limit: int | None = None
+    sampling: str = "balanced"  # balanced: classes equally, then groups by weight; or shuffle
+    in_memory: bool | None = None  # decode everything up front (None: when it fits memory_mb)
+    memory_mb: int = 4096
+    workers: int | None = None  # DataLoader processes (None: 0 on CPU, up to 8 per GPU)
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""Pixel-level CNN detectors: a timm backbone with one logit, fed centre crops at native size."""
+"""Pixel-level CNN detectors: a timm backbone with one logit, fed centre crops at native size.
+
+Inputs are never resized unless the spec says so. Two model-level options change what the
+backbone sees, and travel in the spec's config so inference repeats them exactly:
+``upscale`` (an integer factor, nearest or bicubic, for tiny images such as CIFAKE's 32x32) and,
+for backbones that need it (Swin: patch size 4), trimming each side to a multiple of ``multiple``.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +21,29 @@ from spotfake.models.spec import DetectorSpec, InputPolicy
 class CNNDetector(Detector):
     """A timm classifier with a single logit; P(generated) = sigmoid(logit)."""
 
-    def __init__(self, spec: DetectorSpec, backbone: str) -> None:
+    def __init__(
+        self,
+        spec: DetectorSpec,
+        backbone: str,
+        upscale: int = 1,
+        upscale_method: str = "bicubic",
+        multiple: int = 1,
+        **timm_kwargs: Any,
+    ) -> None:
         import timm
         import torch
 
         super().__init__(spec)
+        if upscale < 1 or upscale_method not in UPSCALE_METHODS:
+            raise ValueError(
+                f"upscale must be an integer >= 1 with a method in {sorted(UPSCALE_METHODS)}"
+            )
         self.backbone = backbone
+        self.upscale = upscale
+        self.upscale_method = upscale_method
+        self.multiple = multiple  # each input side is trimmed to a multiple of this
         # pretrained=False always: initial weights come only from local files (see pretrained.py).
-        self.model = timm.create_model(backbone, pretrained=False, num_classes=1)
+        self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
         self.model.eval()
         # channels_last runs this family of convolutions about 1.7x faster on CPU.
         self.model.to(memory_format=torch.channels_last)
@@ -41,9 +62,19 @@ class CNNDetector(Detector):
         self.model.load_state_dict(state, strict=True)
         self._hash = None
 
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """The integer upscale the spec asks for (none by default), as uint8 HxWx3."""
+        return upscale_image(image, self.upscale, self.upscale_method)
+
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """Centre crop at native resolution (resize only if the spec says so), CHW float32."""
-        return preprocess(image, self.spec.input)
+        """Upscale if asked, centre crop (resize only if the spec says so), trim: CHW float32."""
+        chw = preprocess(self.prepare(image), self.spec.input)
+        if self.multiple > 1:
+            height = chw.shape[1] - chw.shape[1] % self.multiple
+            width = chw.shape[2] - chw.shape[2] % self.multiple
+            top, left = (chw.shape[1] - height) // 2, (chw.shape[2] - width) // 2
+            chw = np.ascontiguousarray(chw[:, top : top + height, left : left + width])
+        return chw
 
     def logits(self, batch: Any) -> Any:
         """Raw logits for a normalised NCHW tensor already on the model's device."""
@@ -82,6 +113,22 @@ def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
     return np.ascontiguousarray(chw.transpose(2, 0, 1))
 
 
+UPSCALE_METHODS = {"nearest": 0, "bicubic": 3}  # Pillow's resampling filter numbers
+
+
+def upscale_image(image: np.ndarray, factor: int, method: str = "bicubic") -> np.ndarray:
+    """Enlarge by an integer factor: nearest repeats pixels exactly; bicubic uses Pillow."""
+    if factor == 1:
+        return image
+    if method == "nearest":
+        return np.ascontiguousarray(np.repeat(np.repeat(image, factor, 0), factor, 1))
+    from PIL import Image
+
+    height, width = image.shape[:2]
+    filter_ = Image.Resampling(UPSCALE_METHODS[method])
+    return np.asarray(Image.fromarray(image).resize((width * factor, height * factor), filter_))
+
+
 def center_crop(image: np.ndarray, size: int) -> np.ndarray:
     """The central size x size window; a side shorter than size is kept whole (never upscaled)."""
     height, width = image.shape[:2]
@@ -99,14 +146,22 @@ def _resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(new, Image.Resampling.BICUBIC))
 
 
-def _factory(architecture: str, backbone: str, default_crop: int) -> Any:
-    def build(crop: int | None = default_crop, **extra: Any) -> CNNDetector:
+def _factory(
+    architecture: str, backbone: str, default_crop: int, multiple: int = 1, **timm_kwargs: Any
+) -> Any:
+    def build(
+        crop: int | None = default_crop,
+        upscale: int = 1,
+        upscale_method: str = "bicubic",
+        **extra: Any,
+    ) -> CNNDetector:
         if extra:
             raise TypeError(f"{architecture}: unknown options {sorted(extra)}")
-        spec = DetectorSpec(
-            architecture=architecture, config={"crop": crop}, input=InputPolicy(crop=crop)
-        )
-        return CNNDetector(spec, backbone)
+        config: dict[str, Any] = {"crop": crop}
+        if upscale != 1:  # only when used, so specs written before the option stay identical
+            config.update(upscale=upscale, upscale_method=upscale_method)
+        spec = DetectorSpec(architecture=architecture, config=config, input=InputPolicy(crop=crop))
+        return CNNDetector(spec, backbone, upscale, upscale_method, multiple, **timm_kwargs)
 
     build.__name__ = architecture.replace("-", "_")
     build.__doc__ = f"{backbone} with one logit, centre crop {default_crop} at native resolution."
@@ -118,3 +173,10 @@ register_detector("cnn-efficientnet-lite0")(
 )
 register_detector("cnn-resnet50")(_factory("cnn-resnet50", "resnet50", 224))
 register_detector("cnn-tiny")(_factory("cnn-tiny", "test_efficientnet", 64))
+# Swin-T (Fake-or-JPEG's second backbone). strict_img_size=False lets it take any input whose
+# sides are multiples of its patch size (4): crops of images smaller than the crop are trimmed.
+register_detector("cnn-swin-tiny")(
+    _factory(
+        "cnn-swin-tiny", "swin_tiny_patch4_window7_224", 224, multiple=4, strict_img_size=False
+    )
+)

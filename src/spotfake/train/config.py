@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,56 +14,115 @@ import yaml
 from spotfake.data.augment import AugmentConfig
 from spotfake.data.sources import DataConfig, SourceConfig
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "optim.optimizer": ("adamw", "adam", "sgd"),
+    "optim.schedule": ("cosine", "plateau", "constant"),
+    "optim.monitor": ("auc", "accuracy", "ap"),
+    "runtime.amp": ("off", "bf16", "fp16"),
+    "data.sampling": ("balanced", "shuffle"),
+    "upscale_method": ("nearest", "bicubic"),
+}
+
 
 @dataclass
 class OptimConfig:
-    """AdamW with linear warm-up and cosine decay, counted in steps."""
+    """Optimiser, learning-rate schedule and the run's length (in steps, or in epochs)."""
 
-    steps: int = 1500
-    batch_size: int = 32
+    steps: int | None = None  # optimiser steps; wins over epochs when both are set
+    epochs: float | None = None  # passes over the training set (an epoch = len(train) draws)
+    batch_size: int = 32  # per process: the global batch is this times the number of processes
+    optimizer: str = "adamw"
     lr: float = 2e-4
     weight_decay: float = 1e-4
+    momentum: float = 0.9  # sgd (Nesterov)
+    betas: tuple[float, float] = (0.9, 0.999)  # adam, adamw
+    grad_clip: float | None = None  # max gradient norm
+    schedule: str = "cosine"  # cosine to min_lr, constant, or plateau (CNNDetection)
     warmup_steps: int = 50
-    eval_every: int = 250
+    min_lr: float = 0.0
+    patience: int = 5  # plateau: evaluations without a min_delta gain before the lr drops
+    factor: float = 0.1  # plateau: the lr is multiplied by this at each drop
+    min_delta: float = 0.001
+    stop_lr: float = 1e-6  # plateau: training stops when the lr falls below this
+    monitor: str = "auc"  # validation metric that picks the best checkpoint (and drives plateau)
+    eval_every: int | None = None  # steps between evaluations (None: once per epoch)
+    stop_at: int | None = None  # leave after this step, checkpointed, as if interrupted
     seed: int = 0
-    threads: int | None = None
+    threads: int | None = None  # torch CPU threads
+
+
+@dataclass
+class RuntimeConfig:
+    """Where and how the run executes: device, mixed precision, logging."""
+
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda
+    amp: str = "off"  # bf16 or fp16 autocast, on CUDA only
+    channels_last: bool = True
+    tensorboard: bool = True  # when the tensorboard package is installed
+    progress: bool | None = None  # a progress bar (None: when stderr is a terminal)
+    log_every: int = 25  # steps between log lines
 
 
 @dataclass
 class TrainConfig:
-    """A whole recipe: model, initial weights, data, augmentation, optimisation."""
+    """A whole recipe: model, initial weights, data, augmentation, optimisation, runtime."""
 
     model: str = "cnn-efficientnet-lite0"
     name: str = "model"
-    init: str | None = None
+    init: str | None = None  # a local .safetensors/.pth, or efficientnet-lite0-imagenet
+    model_config: dict[str, Any] = field(default_factory=dict)  # more create_detector options
     train_crop: int = 128
     eval_crop: int = 224
+    upscale: int = 1  # enlarge every image by this integer factor, in training and inference
+    upscale_method: str = "bicubic"
     cross_quality_p: float = 0.5
+    resume: bool = False  # continue from RUN_DIR/checkpoint.pt when there is one
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self)))
+        return data
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "augment": AugmentConfig,
+    "optim": OptimConfig,
+    "runtime": RuntimeConfig,
+}
+_TUPLES = {"blur_sigma", "jpeg_quality", "resize_scale", "betas"}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Instantiate a dataclass from a dict, recursing into nested sections; reject unknown keys."""
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {data!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{where}: unknown keys {unknown}; allowed: {sorted(known)}")
-    nested = {"data": DataConfig, "augment": AugmentConfig, "optim": OptimConfig}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
-        if cls is TrainConfig and key in nested:
-            value = _build(nested[key], value or {}, f"{where}.{key}")
+        if cls is TrainConfig and key in _SECTIONS:
+            value = _build(_SECTIONS[key], value or {}, f"{where}.{key}")
         elif cls is DataConfig and key in ("sources", "heldout"):
             value = [_build(SourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
-        elif cls is AugmentConfig and key in ("blur_sigma", "jpeg_quality", "resize_scale"):
+        elif key in _TUPLES:
             value = tuple(value)
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _check_choices(cfg: TrainConfig, where: str) -> None:
+    for dotted, allowed in CHOICES.items():
+        value: Any = cfg
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        if value not in allowed:
+            raise ValueError(f"{where}: {dotted} is {value!r}; allowed: {list(allowed)}")
 
 
 def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -80,4 +141,30 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
             raise ValueError(f"override {item!r} is not key=value")
         _set(data, key.strip(), yaml.safe_load(raw))
     config: TrainConfig = _build(TrainConfig, data, Path(path).name)
+    _check_choices(config, Path(path).name)
     return config
+
+
+def with_absolute_paths(cfg: TrainConfig) -> TrainConfig:
+    """The recipe with its paths made absolute, so a run directory can resume from anywhere."""
+    data = dataclasses.replace(
+        cfg.data,
+        root=os.path.abspath(cfg.data.root),
+        train=_absolute(cfg.data.train),
+        val=_absolute(cfg.data.val),
+    )
+    init = cfg.init
+    if init is not None and Path(init).suffix in (".safetensors", ".pth", ".pt", ".bin"):
+        init = os.path.abspath(init)
+    return dataclasses.replace(cfg, data=data, init=init)
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else os.path.abspath(path)
+
+
+def save_config(cfg: TrainConfig, folder: Path) -> None:
+    """Write the resolved recipe as config.yaml (load_config reads it back) and config.json."""
+    data = cfg.to_dict()
+    (folder / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (folder / "config.json").write_text(json.dumps(data, indent=2) + "\n")

@@ -1,211 +1,355 @@
-"""One training loop for pixel detectors: balanced sampling, augmentation, eval, checkpoints."""
+"""One training loop for every registered detector: gradient descent, or a closed-form fit.
+
+``fit(cfg, out)`` is what ``spotfake train`` runs. Detectors with a ``fit_images`` method (the
+spectral ones) learn in closed form from decoded images (``closed_form``); the others are
+torch models trained here, torchvision-references style: ``load_data``, ``train_one_epoch``,
+``evaluate``, with checkpoints at every evaluation so a run can resume where it stopped.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import sys
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
-from spotfake.data.augment import augment, jpeg_roundtrip, random_crop, random_rescale
-from spotfake.data.sources import Example, list_items, load_examples
-from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
-from spotfake.train.config import TrainConfig
-
-
-class BalancedSampler:
-    """Each draw picks a class with equal odds, then a source by weight, then an image."""
-
-    def __init__(self, examples: list[Example], weights: dict[str, float], seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.by_source: dict[str, list[int]] = {}
-        for index, example in enumerate(examples):
-            self.by_source.setdefault(example.source, []).append(index)
-        self.sources_of: dict[int, list[str]] = {}
-        for name, indices in self.by_source.items():
-            self.sources_of.setdefault(examples[indices[0]].label, []).append(name)
-        self.labels = sorted(self.sources_of)
-        self.source_odds = {
-            label: _normalised([weights.get(n, 1.0) for n in names])
-            for label, names in self.sources_of.items()
-        }
-        # What the other class's files look like: the cross-quality control samples from it.
-        qualities = {
-            label: [examples[i].quality for n in names for i in self.by_source[n]]
-            for label, names in self.sources_of.items()
-        }
-        self.other_qualities = {
-            label: [q for other, qs in qualities.items() if other != label for q in qs]
-            for label in self.labels
-        }
-
-    def draw(self) -> int:
-        label = self.labels[int(self.rng.integers(len(self.labels)))]
-        names = self.sources_of[label]
-        name = names[int(self.rng.choice(len(names), p=self.source_odds[label]))]
-        pool = self.by_source[name]
-        return pool[int(self.rng.integers(len(pool)))]
-
-    def other_quality(self, label: int) -> int | None:
-        """A JPEG quality drawn from the files of the other class (None: lossless or none)."""
-        others = self.other_qualities[label]
-        return others[int(self.rng.integers(len(others)))] if others else None
+from spotfake.data.dataset import TrainViews
+from spotfake.train import checkpoint as ckpt
+from spotfake.train.config import TrainConfig, save_config, with_absolute_paths
+from spotfake.train.data import TrainData, load_data
+from spotfake.train.distributed import Dist, barrier, init_distributed, shutdown, wrap
+from spotfake.train.evaluation import group_metrics, score_samples
+from spotfake.train.rundir import finish, summarise
+from spotfake.train.sampling import DrawSampler, epoch_draws, steps_per_epoch
+from spotfake.train.schedule import Schedule, build_optimizer, build_schedule, set_lr
+from spotfake.train.tracking import Tracker
+from spotfake.train.views import ViewMaker, quality_mix
 
 
-def _normalised(weights: list[float]) -> np.ndarray:
-    p = np.asarray(weights, dtype=float)
-    return p / p.sum()
+class RunDirError(ValueError):
+    """The run directory and the resume request disagree."""
 
 
-def make_view(example: Example, cfg: TrainConfig, sampler: BalancedSampler) -> np.ndarray:
-    """One training crop: window (maybe rescaled), cross-class JPEG, blur/JPEG/flip, final crop."""
-    rng = sampler.rng
-    size = cfg.train_crop + 32
-    if rng.random() < cfg.augment.resize_p:
-        scale = float(np.exp(rng.uniform(*np.log(cfg.augment.resize_scale))))
-        view = random_rescale(example.pixels, scale, size, rng)
-    else:
-        view = random_crop(example.pixels, size, rng)
-    if rng.random() < cfg.cross_quality_p:
-        quality = sampler.other_quality(example.label)
-        if quality is not None:
-            view = jpeg_roundtrip(view, quality)
-    view = augment(view, cfg.augment, rng)
-    return random_crop(view, cfg.train_crop, rng)
+@dataclass
+class TrainingRun:
+    """Everything one gradient-descent run carries from step to step."""
+
+    cfg: TrainConfig
+    out: Path
+    detector: Any
+    net: Any  # what trains: the model, or its DistributedDataParallel wrapper
+    optimizer: Any
+    schedule: Schedule
+    scaler: Any
+    data: TrainData
+    views: TrainViews
+    dist: Dist
+    device: str
+    total: int
+    epoch_steps: int
+    tracker: Tracker
+    amp: Any = None  # the autocast dtype, or None (float32)
+    step: int = 0
+    best: dict[str, Any] = field(default_factory=dict)
+    stopped: str = "completed"
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to zero."""
-    o = cfg.optim
-    if step < o.warmup_steps:
-        return o.lr * (step + 1) / o.warmup_steps
-    progress = (step - o.warmup_steps) / max(1, o.steps - o.warmup_steps)
-    return o.lr * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def train_step(detector: Any, batch: Any, labels: Any, opt: Any) -> float:
+def fit(
+    cfg: TrainConfig, out: Path, resume: bool = False, log: TextIO = sys.stderr
+) -> dict[str, Any]:
+    """Train the recipe into the run directory out; returns the summary (empty off rank 0)."""
     import torch
 
-    detector.model.train()
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(detector.logits(batch), labels)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    cfg = with_absolute_paths(cfg)
+    if cfg.optim.threads:
+        torch.set_num_threads(cfg.optim.threads)
+    dist, device = init_distributed(cfg.runtime.device)
+    try:
+        resuming = _check_run_dir(out, resume or cfg.resume, explicit=resume)
+        if dist.main:
+            out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, out)
+        detector = _create(cfg)
+        data = load_data(cfg.data, dist.world, log if dist.main else None)
+        if hasattr(detector, "fit_images"):
+            from spotfake.train.closed_form import fit_closed_form
+
+            return fit_closed_form(cfg, detector, data, out, dist, log) if dist.main else {}
+        run = _start(cfg, out, detector, data, dist, device, resuming, log)
+        train(run)
+        run.tracker.close()
+        return _wrap_up(run, log)
+    finally:
+        shutdown(dist)
+
+
+def _check_run_dir(out: Path, resume: bool, explicit: bool) -> bool:
+    """Whether to resume: refuse to overwrite a checkpoint, or to resume without one."""
+    has_checkpoint = (out / ckpt.CHECKPOINT).is_file()
+    if explicit and not has_checkpoint:
+        raise RunDirError(f"{out}: no {ckpt.CHECKPOINT} to resume from")
+    if has_checkpoint and not resume:
+        raise RunDirError(
+            f"{out} holds a training checkpoint: resume it (--resume {out}) or choose another -o"
+        )
+    return has_checkpoint and resume
+
+
+def _create(cfg: TrainConfig) -> Any:
+    """The untrained detector of the recipe, with its initial weights (local files only)."""
+    import torch
+
+    from spotfake.models.registry import create_detector
+
+    torch.manual_seed(cfg.optim.seed)  # the same initial weights on every rank and rerun
+    pixel: dict[str, Any] = {"crop": cfg.eval_crop}
+    if cfg.upscale != 1:
+        pixel.update(upscale=cfg.upscale, upscale_method=cfg.upscale_method)
+    try:
+        detector = create_detector(cfg.model, **{**pixel, **cfg.model_config})
+    except TypeError:  # not a pixel (crop-fed) detector: spectral ones take the whole image
+        if cfg.upscale != 1:
+            raise ValueError(f"{cfg.model} takes no upscale option") from None
+        detector = create_detector(cfg.model, **cfg.model_config)
+    detector.spec.name = cfg.name
+    if cfg.init:
+        from spotfake.models.pretrained import load_init_weights
+
+        if not hasattr(detector, "model"):
+            raise ValueError(f"init: {cfg.model} has no torch model to initialise")
+        load_init_weights(detector.model, cfg.init)
+    return detector
+
+
+def total_steps(cfg: TrainConfig, epoch_steps: int) -> int:
+    """The run's length: optim.steps when set, else optim.epochs in steps."""
+    if cfg.optim.steps is not None:
+        return cfg.optim.steps
+    if cfg.optim.epochs is None:
+        raise ValueError("optim: set steps or epochs")
+    return max(1, math.ceil(cfg.optim.epochs * epoch_steps))
+
+
+def _start(
+    cfg: TrainConfig,
+    out: Path,
+    detector: Any,
+    data: TrainData,
+    dist: Dist,
+    device: str,
+    resuming: bool,
+    log: TextIO,
+) -> TrainingRun:
+    """Build the run (optimiser, schedule, scaler, views), restore it when resuming."""
+    import torch
+
+    _check_crop(cfg, detector)
+    detector.to(device)
+    memory = torch.channels_last if cfg.runtime.channels_last else torch.contiguous_format
+    detector.model.to(memory_format=memory)
+    epoch_steps = steps_per_epoch(len(data.train), cfg.optim.batch_size, dist.world)
+    total = total_steps(cfg, epoch_steps)
+    optimizer = build_optimizer(detector.model.parameters(), cfg.optim)
+    amp = _amp(cfg, device, log if dist.main else None)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
+    run = TrainingRun(
+        cfg, out, detector, detector.model, optimizer, build_schedule(cfg.optim, total), scaler,
+        data, _views(cfg, data), dist, device, total, epoch_steps, Tracker(None, log, total),
+        amp=amp,
+    )  # fmt: skip
+    torch.manual_seed(cfg.optim.seed + 1000 * dist.rank)  # dropout and the like, per rank
+    state = ckpt.load_checkpoint(out / ckpt.CHECKPOINT) if resuming else {}
+    if state:
+        ckpt.restore(run, state)
+    run.net = wrap(detector.model, dist, device)
+    run.tracker = _tracker(cfg, out if dist.main else None, log, total, run.step)
+    run.tracker.losses = list(state.get("losses", []))
+    run.tracker.say(f"training {cfg.model} for {total} steps ({epoch_steps} per epoch)")
+    return run
+
+
+def _check_crop(cfg: TrainConfig, detector: Any) -> None:
+    multiple = getattr(detector, "multiple", 1)
+    if cfg.train_crop % multiple:
+        raise ValueError(f"train_crop must be a multiple of {multiple} for {cfg.model}")
+
+
+def _amp(cfg: TrainConfig, device: str, log: TextIO | None) -> Any:
+    """The autocast dtype, or None: mixed precision runs on CUDA only."""
+    import torch
+
+    if cfg.runtime.amp == "off":
+        return None
+    if not device.startswith("cuda"):
+        if log is not None:
+            print(f"notice: amp {cfg.runtime.amp} is for CUDA only; training in float32", file=log)
+        return None
+    return torch.bfloat16 if cfg.runtime.amp == "bf16" else torch.float16
+
+
+def _views(cfg: TrainConfig, data: TrainData) -> TrainViews:
+    labels = [s.label for s in data.train]
+    maker = ViewMaker(
+        crop=cfg.train_crop,
+        augment=cfg.augment,
+        cross_quality_p=cfg.cross_quality_p,
+        upscale=cfg.upscale,
+        upscale_method=cfg.upscale_method,
+        other_qualities=quality_mix(labels, [s.quality for s in data.train]),
+    )
+    return TrainViews(data.train_store, labels, maker)
+
+
+def _tracker(cfg: TrainConfig, out: Path | None, log: TextIO, total: int, start: int) -> Tracker:
+    r = cfg.runtime
+    progress = r.progress if r.progress is not None else log.isatty()
+    return Tracker(out, log, total, start, progress, r.tensorboard, r.log_every)
+
+
+def train(run: TrainingRun) -> None:
+    """Epochs of training until the step budget, the schedule or stop_at ends the run."""
+    while run.step < run.total:
+        epoch, done = divmod(run.step, run.epoch_steps)
+        if not train_one_epoch(run, epoch, done):
+            break
+
+
+def loader_for(run: TrainingRun, epoch: int, done: int) -> Any:
+    """This rank's DataLoader for an epoch, skipping the `done` steps already taken."""
+    from torch.utils.data import DataLoader
+
+    o, dist = run.cfg.optim, run.dist
+    n = run.epoch_steps * o.batch_size * dist.world
+    labels = [s.label for s in run.data.train]
+    groups = [s.group for s in run.data.train]
+    indices, seeds = epoch_draws(
+        labels, groups, run.data.weights, run.cfg.data.sampling, o.seed, epoch, n
+    )
+    sampler = DrawSampler(indices, seeds, dist.rank, dist.world, done * o.batch_size)
+    workers = run.cfg.data.workers
+    if workers is None:
+        workers = 0 if run.device == "cpu" else 8
+    return DataLoader(
+        run.views,
+        batch_size=o.batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=run.device.startswith("cuda"),
+        drop_last=True,
+    )
+
+
+def train_one_epoch(run: TrainingRun, epoch: int, done: int = 0) -> bool:
+    """Train the rest of one epoch; False when the run must stop."""
+    run.net.train()
+    for images, labels in loader_for(run, epoch, done):
+        lr = run.schedule.lr(run.step)
+        set_lr(run.optimizer, lr)
+        loss = train_step(run, images, labels)
+        run.step += 1
+        run.tracker.step(run.step, loss, lr, run.cfg.optim.batch_size * run.dist.world)
+        if run.step % (run.cfg.optim.eval_every or run.epoch_steps) == 0 or run.step >= run.total:
+            if not evaluate_and_checkpoint(run):
+                return False
+            run.net.train()
+        if run.step >= run.total:
+            return False
+        if run.step == run.cfg.optim.stop_at:
+            run.stopped = f"stop_at {run.step}"
+            save_state(run)
+            return False
+    return True
+
+
+def train_step(run: TrainingRun, images: Any, labels: Any) -> float:
+    """One optimiser step on a batch of uint8 NHWC views."""
+    import torch
+
+    batch = _normalised(run, images)
+    labels = labels.to(run.device, non_blocking=True)
+    amp = run.amp
+    with torch.autocast("cuda", dtype=amp) if amp is not None else contextlib.nullcontext():
+        logits = run.net(batch).reshape(-1).float()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    if run.cfg.optim.grad_clip:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.net.parameters(), run.cfg.optim.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
     return float(loss.detach())
 
 
-def make_batch(train: list[Example], cfg: TrainConfig, sampler: BalancedSampler) -> tuple[Any, Any]:
+def _normalised(run: TrainingRun, images: Any) -> Any:
+    """uint8 NHWC -> normalised float NCHW on the device (channels_last by construction)."""
     import torch
 
-    from spotfake.models.cnn import preprocess
-    from spotfake.models.spec import InputPolicy
-
-    policy = InputPolicy(crop=None)
-    views, labels = [], []
-    for _ in range(cfg.optim.batch_size):
-        example = train[sampler.draw()]
-        views.append(preprocess(make_view(example, cfg, sampler), policy))
-        labels.append(float(example.label))
-    batch = torch.from_numpy(np.stack(views)).contiguous(memory_format=torch.channels_last)
-    return batch, torch.tensor(labels)
+    policy = run.detector.spec.input
+    mean = torch.tensor(policy.mean, device=run.device).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(policy.std, device=run.device).view(1, 3, 1, 1) * 255.0
+    batch = images.to(run.device, non_blocking=True).permute(0, 3, 1, 2).float()
+    batch = (batch - mean) / std
+    return batch if run.cfg.runtime.channels_last else batch.contiguous()
 
 
-def fit(cfg: TrainConfig, out: Path, log: TextIO = sys.stderr) -> dict[str, Any]:
-    """Train the recipe, keep the best checkpoint by validation AUC, evaluate held-out sets."""
-    import torch
+def evaluate(run: TrainingRun) -> dict[str, Any]:
+    """Validation metrics overall and per group (empty without validation images)."""
+    data = run.data
+    if not data.val:
+        return {}
+    scores = score_samples(run.detector, data.val, data.val_store, run.dist)
+    return group_metrics(data.val, scores)
 
-    from spotfake.models.cnn import CNNDetector
-    from spotfake.models.pretrained import load_init_weights
-    from spotfake.models.registry import create_detector
 
-    torch.manual_seed(cfg.optim.seed)
-    if cfg.optim.threads:
-        torch.set_num_threads(cfg.optim.threads)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    root = Path(cfg.data.root)
-    items = [i for s in cfg.data.sources for i in list_items(s, root, cfg.data.val_fraction)]
-    train = load_examples([i for i in items if i.split == "train"])
-    val = load_examples([i for i in items if i.split == "val"])
-    print(f"loaded {len(train)} training and {len(val)} validation images", file=log)
-    detector = create_detector(cfg.model, crop=cfg.eval_crop)
-    if not isinstance(detector, CNNDetector):
-        raise ValueError(f"{cfg.model}: this loop trains pixel (CNN) detectors only")
-    if cfg.init:
-        load_init_weights(detector.model, cfg.init)
-    detector.model.to(memory_format=torch.channels_last)
-    weights = {s.name: s.weight for s in cfg.data.sources}
-    sampler = BalancedSampler(train, weights, cfg.optim.seed)
-    opt = torch.optim.AdamW(
-        detector.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+def evaluate_and_checkpoint(run: TrainingRun) -> bool:
+    """Validate, log, keep the best weights, checkpoint; False when the schedule says stop."""
+    metrics = evaluate(run)
+    value = (metrics.get("overall") or {}).get(run.cfg.optim.monitor)
+    go_on = run.schedule.observe(value)
+    entry = {"step": run.step, "loss": run.tracker.mean_loss(), "lr": run.schedule.lr(run.step)}
+    run.tracker.record({**entry, "val": metrics})
+    overall = metrics.get("overall") or {}
+    run.tracker.say(
+        f"val step {run.step}: auc {overall.get('auc')} accuracy {overall.get('accuracy')}"
     )
-    best = _loop(detector, train, val, cfg, sampler, opt, out, log)
-    return _finish(cfg, out, best, log)
+    if _improves(run.best, value):
+        run.best = {"step": run.step, "value": value, "val": metrics}
+        if run.dist.main:
+            run.detector.save(run.out / "best")
+    if not go_on:
+        run.stopped = f"plateau: lr below {run.cfg.optim.stop_lr}"
+    save_state(run)
+    return go_on
 
 
-def _loop(
-    detector: Any,
-    train: list[Example],
-    val: list[Example],
-    cfg: TrainConfig,
-    sampler: BalancedSampler,
-    opt: Any,
-    out: Path,
-    log: TextIO,
-) -> dict[str, Any]:
-    best: dict[str, Any] = {"auc": -1.0}
-    started, losses = time.time(), []
-    with (out / "metrics.jsonl").open("a") as metrics_log:
-        for step in range(cfg.optim.steps):
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
-            losses.append(train_step(detector, *make_batch(train, cfg, sampler), opt))
-            if (step + 1) % 25 == 0:
-                rate = (step + 1) * cfg.optim.batch_size / (time.time() - started)
-                print(
-                    f"step {step + 1}/{cfg.optim.steps} loss {np.mean(losses[-25:]):.4f} "
-                    f"{rate:.1f} samples/s",
-                    file=log,
-                    flush=True,
-                )
-            if (step + 1) % cfg.optim.eval_every == 0 or step + 1 == cfg.optim.steps:
-                metrics = per_source_metrics(val, evaluate_examples(detector, val))
-                record = {"step": step + 1, "loss": float(np.mean(losses[-25:])), "val": metrics}
-                metrics_log.write(json.dumps(record) + "\n")
-                metrics_log.flush()
-                auc = metrics["overall"]["auc"]
-                print(
-                    f"val step {step + 1}: auc {auc:.4f} acc {metrics['overall']['accuracy']:.4f}",
-                    file=log,
-                    flush=True,
-                )
-                if auc > best["auc"]:
-                    best = {"auc": auc, "step": step + 1, "val": metrics}
-                    detector.save(out / "best")
-    detector.save(out / "last")
-    return best
+def _improves(best: dict[str, Any], value: float | None) -> bool:
+    """Whether a validation value beats the best so far (without validation: always)."""
+    previous = best.get("value")
+    return not best or value is None or previous is None or value > previous
 
 
-def _finish(cfg: TrainConfig, out: Path, best: dict[str, Any], log: TextIO) -> dict[str, Any]:
-    """Reload the best checkpoint, evaluate held-out sources, write the spec's training summary."""
-    from spotfake.models.base import load_detector_file
+def save_state(run: TrainingRun) -> None:
+    """Last weights and the training checkpoint (rank 0), then every rank waits for them."""
+    if run.dist.main:
+        run.detector.save(run.out / "last")
+        ckpt.save_checkpoint(run.out / ckpt.CHECKPOINT, ckpt.training_state(run))
+    barrier(run.dist)
 
-    best_model = load_detector_file(out / "best.safetensors")
-    heldout = evaluate_heldout(best_model, cfg.data, log)
-    summary = {
-        "recipe": cfg.name,
-        "sources": {s.name: {"path": s.path, "label": s.label} for s in cfg.data.sources},
-        "best_step": best.get("step"),
-        "val": best.get("val"),
-        "heldout": heldout,
+
+def _wrap_up(run: TrainingRun, log: TextIO) -> dict[str, Any]:
+    """Write summary.json (rank 0) with the best validation metrics and held-out results."""
+    if not run.dist.main:
+        return {}
+    progress = {
+        "steps": run.step,
+        "total_steps": run.total,
+        "epochs": round(run.step / run.epoch_steps, 3),
+        "stopped": run.stopped,
+        "processes": run.dist.world,
     }
-    best_model.spec.name = cfg.name
-    best_model.spec.training = summary
-    best_model.save(out / "best")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({"val_overall": (best.get("val") or {}).get("overall")}), file=log)
-    return summary
+    n = {"train": len(run.data.train), "val": len(run.data.val)}
+    summary = summarise(run.cfg, run.best, progress, n)
+    return finish(run.cfg, run.out, summary, (run.data.val, run.data.val_store), log)
