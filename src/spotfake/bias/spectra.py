@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import csv
 import os
-import threading
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
-from spotfake.data.layouts import ZIP_SEPARATOR, Entry, discover, is_zip_location
+from spotfake.data.layouts import Entry, discover
 from spotfake.data.manifest import is_manifest_header, open_dataset, probe_entries
+from spotfake.data.members import member_reader
 from spotfake.data.sources import load_pixels
 from spotfake.errors import SpotfakeError
 from spotfake.features.spectrum import (
@@ -271,7 +270,7 @@ def compute_spectra(
     tasks, skipped = _plan(selection, crops)
     result = _empty_result(selection, [key for key, _ in tasks], crops, crop, bins)
     result.skipped = skipped
-    with _member_reader() as read, ThreadPoolExecutor(max(1, workers)) as pool:
+    with member_reader() as read, ThreadPoolExecutor(max(1, workers)) as pool:
 
         def load(task: Task) -> np.ndarray | str:
             return _load_gray(task[1].path, read, crops[task[0]])
@@ -387,30 +386,3 @@ def _load_gray(location: str, read: Callable[[str], bytes | None], crop: int) ->
     if min(pixels.shape[:2]) < crop:
         return f"decoded size {pixels.shape[1]}x{pixels.shape[0]} is smaller than the crop {crop}"
     return to_gray(center_crop(pixels, crop))
-
-
-@contextmanager
-def _member_reader() -> Iterator[Callable[[str], bytes | None]]:
-    """A function giving a zip member's bytes (None for a plain file); each archive opened once.
-
-    Opening a large archive parses its whole central directory, which takes about a second.
-    ZipFile reads are safe from several threads (each read seeks under the archive's lock).
-    """
-    archives: dict[str, zipfile.ZipFile] = {}
-    lock = threading.Lock()
-
-    def read(location: str) -> bytes | None:
-        if not is_zip_location(location):
-            return None
-        archive, _, member = location.partition(ZIP_SEPARATOR)
-        with lock:
-            if archive not in archives:
-                archives[archive] = zipfile.ZipFile(archive)
-            zf = archives[archive]
-        return zf.read(member)
-
-    try:
-        yield read
-    finally:
-        for zf in archives.values():
-            zf.close()

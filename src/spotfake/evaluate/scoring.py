@@ -8,17 +8,15 @@ number of conditions, whatever the dataset's size. Unreadable files are reported
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.members import Reader, member_reader
 from spotfake.data.sources import load_pixels
 from spotfake.errors import SpotfakeError
 from spotfake.evaluate.perturb import Condition
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from spotfake.models.base import Detector
 
 Progress = Callable[[int], None]
-Reader = Callable[[str], bytes | None]
 Prepared = list[np.ndarray] | str  # the image under every condition, or why it failed
 
 
@@ -122,33 +119,3 @@ def _pipelined(
         if ahead is not None:
             yield ahead[0], [future.result() for future in ahead[1]]
         ahead = submitted
-
-
-@contextmanager
-def member_reader() -> Iterator[Reader]:
-    """A function giving a zip member's bytes (None for a plain file); each archive opened once.
-
-    Opening a large archive parses its whole central directory, which takes about a second;
-    ZipFile reads are safe from several threads (each read seeks under the archive's lock).
-    """
-    archives: dict[str, zipfile.ZipFile] = {}
-    lock = threading.Lock()
-
-    def read(location: str) -> bytes | None:
-        if not is_zip_location(location):
-            return None
-        archive, _, member = location.partition(ZIP_SEPARATOR)
-        with lock:
-            if archive not in archives:
-                archives[archive] = zipfile.ZipFile(archive)
-            zf = archives[archive]
-        try:
-            return zf.read(member)
-        except KeyError as exc:
-            raise SpotfakeError("not found in the archive") from exc
-
-    try:
-        yield read
-    finally:
-        for zf in archives.values():
-            zf.close()
