@@ -34,6 +34,20 @@ def test_upscale_in_training_matches_the_detector(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.preprocess(small), detector.preprocess(small))
 
 
+def test_translate_shifts_a_view_of_a_crop_sized_image() -> None:
+    image = np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    cfg = AugmentConfig(blur_p=0.0, jpeg_p=0.0, flip_p=0.0, translate=2)
+    maker = ViewMaker(crop=32, augment=cfg)
+    padded = np.pad(image, ((2, 2), (2, 2), (0, 0)), mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (32, 32, 3)).reshape(-1, 32, 32, 3)
+    views = [maker(image, 0, np.random.default_rng(seed)) for seed in range(20)]
+    assert all(v.shape == (32, 32, 3) for v in views)
+    assert all(any(np.array_equal(v, w) for w in windows) for v in views)
+    assert sum(not np.array_equal(v, image) for v in views) >= 10  # most views are shifted
+    without = ViewMaker(crop=32, augment=NO_AUGMENT)
+    assert all(np.array_equal(without(image, 0, np.random.default_rng(s)), image) for s in range(5))
+
+
 def test_randaugment_is_seeded_by_the_view() -> None:
     image = np.random.default_rng(2).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     cfg = AugmentConfig(blur_p=0.0, jpeg_p=0.0, flip_p=0.0, randaugment_n=2, randaugment_m=9)

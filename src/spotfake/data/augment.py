@@ -20,6 +20,7 @@ class AugmentConfig:
     flip_p: float = 0.5
     resize_p: float = 0.0
     resize_scale: tuple[float, float] = (0.5, 2.0)
+    translate: int = 0  # reflect-pad the view by this many pixels, then crop (tiny images)
     randaugment_n: int = 0  # torchvision RandAugment operations per view (0: off)
     randaugment_m: int = 9  # and their magnitude (0..30)
 

@@ -8,7 +8,7 @@ for backbones that need it (Swin: patch size 4), trimming each side to a multipl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ class CNNDetector(Detector):
     def __init__(
         self,
         spec: DetectorSpec,
-        backbone: str,
+        backbone: str | Callable[..., Any],
         upscale: int = 1,
         upscale_method: str = "bicubic",
         multiple: int = 1,
@@ -38,12 +38,14 @@ class CNNDetector(Detector):
             raise ValueError(
                 f"upscale must be an integer >= 1 with a method in {sorted(UPSCALE_METHODS)}"
             )
-        self.backbone = backbone
         self.upscale = upscale
         self.upscale_method = upscale_method
         self.multiple = multiple  # each input side is trimmed to a multiple of this
-        # pretrained=False always: initial weights come only from local files (see pretrained.py).
-        self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
+        if callable(backbone):  # a torch module builder of our own (models/small.py)
+            self.model = backbone(num_classes=1, **timm_kwargs)
+        else:
+            # pretrained=False always: initial weights come only from local files.
+            self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
         self.model.eval()
         # channels_last runs this family of convolutions about 1.7x faster on CPU.
         self.model.to(memory_format=torch.channels_last)
@@ -171,6 +173,24 @@ def _factory(
 register_detector("cnn-efficientnet-lite0")(
     _factory("cnn-efficientnet-lite0", "tf_efficientnet_lite0", 224)
 )
+
+
+@register_detector("cnn-cifar-resnet")
+def cnn_cifar_resnet(
+    crop: int | None = 32, upscale: int = 1, upscale_method: str = "nearest", width: int = 16
+) -> CNNDetector:
+    """A small ResNet-9-style CNN trained from scratch, for tiny images such as CIFAKE's 32x32."""
+    from spotfake.models.small import cifar_resnet
+
+    config: dict[str, Any] = {"crop": crop, "width": width}
+    if upscale != 1:
+        config.update(upscale=upscale, upscale_method=upscale_method)
+    spec = DetectorSpec(
+        architecture="cnn-cifar-resnet", config=config, input=InputPolicy(crop=crop)
+    )
+    return CNNDetector(spec, cifar_resnet, upscale, upscale_method, width=width)
+
+
 register_detector("cnn-resnet50")(_factory("cnn-resnet50", "resnet50", 224))
 register_detector("cnn-tiny")(_factory("cnn-tiny", "test_efficientnet", 64))
 # Swin-T (Fake-or-JPEG's second backbone). strict_img_size=False lets it take any input whose

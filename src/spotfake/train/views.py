@@ -2,7 +2,8 @@
 
 Order: a native-resolution window (randomly rescaled with probability ``resize_p``), the
 cross-class JPEG control, CNNDetection's blur and JPEG, a flip, the model's integer upscale
-(``upscale``: applied at inference too), the final random crop, then optional RandAugment.
+(``upscale``: applied at inference too), an optional reflect-padding (``translate``), the final
+random crop, then optional RandAugment.
 Blur and JPEG act on stored pixels, before any upscale, as they would on a real file.
 """
 
@@ -45,7 +46,11 @@ class ViewMaker:
             if quality is not None:
                 view = jpeg_roundtrip(view, quality)
         view = augment(view, self.augment, rng)
-        view = random_crop(upscale_image(view, self.upscale, self.upscale_method), self.crop, rng)
+        view = upscale_image(view, self.upscale, self.upscale_method)
+        if self.augment.translate > 0:  # shifts for images no larger than the crop
+            pad = self.augment.translate
+            view = np.pad(view, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        view = random_crop(view, self.crop, rng)
         if self.augment.randaugment_n > 0:
             seed = int(rng.integers(2**31))
             view = rand_augment(view, self.augment.randaugment_n, self.augment.randaugment_m, seed)
