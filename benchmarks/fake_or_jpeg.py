@@ -7,11 +7,13 @@ JPEG instead of generation; the same recipe trained on the `spotfake debias` out
 Steps (each is a spotfake command, printed as it runs; finished steps are skipped on a re-run):
 1. Build the biased set in GenImage's layout and storage: ``sd/train/nature`` = 80% of the
    ImageNet JPEG reals (links, many sizes, mostly q96), ``sd/train/ai`` = the Stable Diffusion
-   1.4 and 1.5 DrawBench images decoded and stored as PNG 512x512. The test set,
+   1.4 and 1.5 DrawBench images downscaled to 224x224 (which removes their JPEG q75 traces)
+   and stored as PNG: one size, never JPEG-compressed, as GenImage's fakes. The test set,
    ``test/sd21/{0_real,1_fake}``, holds the other 20% of the reals (by a hash of the name) and
-   the SD 2.1 images as PNG: a generator and reals the models never see.
-2. ``spotfake debias`` the biased set (default recipe: fakes JPEG'd at the reals' most common
-   quality and subsampling, size window, aligned crops, bytes-per-pixel matching, balance).
+   the SD 2.1 images made the same way: a generator and reals the models never see.
+2. ``spotfake debias --size-window 0.7 --crop 224`` the biased set (else the default recipe:
+   fakes JPEG'd at the reals' most common quality and subsampling, aligned crops,
+   bytes-per-pixel matching, balance).
 3. ``spotfake train configs/fake-or-jpeg-small.yaml`` on each: same recipe, same steps.
 4. ``spotfake evaluate --matrix BIASED DEBIASED --data test --robustness jpeg``: every test
    image (reals and fakes alike) re-encoded at JPEG quality 100, 95, 90, 80, 70, 60, 50, 30.
@@ -37,6 +39,12 @@ SPOTFAKE = [sys.executable, "-m", "spotfake"]
 TRAIN_GENERATORS = ("sd14", "sd15")
 TEST_GENERATOR = "sd21"
 TEST_SHARE = 0.2
+# The shared Stable Diffusion images are JPEG q75. Stored as PNG at 512 they keep q75 traces
+# stronger than the q96 reals' own, and a model learns "more JPEG means fake": the reverse of
+# GenImage, whose fakes were never compressed. Downscaling by a non-integer factor (Lanczos)
+# removes the quantisation noise and the 8x8 grid, so the PNGs are fakes without JPEG traces.
+FAKE_SIDE = 224
+SIZE_WINDOW = "0.7"  # 224 px fakes against ~500x375 reals: keep reals with a side up to 381
 
 
 def held_out(name: str) -> bool:
@@ -62,7 +70,10 @@ def build(data: Path, work: Path) -> tuple[Path, Path]:
             target = target_dir / f"{generator}-{path.stem}.png"
             if not target.exists():
                 with Image.open(path) as image:
-                    image.convert("RGB").save(target)
+                    small = image.convert("RGB").resize(
+                        (FAKE_SIDE, FAKE_SIDE), Image.Resampling.LANCZOS
+                    )
+                    small.save(target)
     return biased, work / "test"
 
 
@@ -91,7 +102,9 @@ def train(name: str, dataset: Path, work: Path, steps: int | None) -> Path:
 
 def table(metrics: dict, names: list[str]) -> list[dict]:
     """Per condition and model: real / fake accuracy at the threshold and AUC on the test set."""
-    rows = [r for r in metrics["rows"] if r["generator"] == TEST_GENERATOR]
+    # One test generator: its rows are named after it, or "all" where the layout (one
+    # generator folder, nothing beside it) reads as a single group.
+    rows = [r for r in metrics["rows"] if r["generator"] == TEST_GENERATOR] or metrics["rows"]
     out = []
     for condition in metrics["conditions"]:
         line: dict = {"condition": condition}
@@ -156,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     biased, test = build(args.data, work)
     debiased = work / "debiased"
     if not (debiased / "manifest.csv").is_file():
-        spotfake("debias", str(biased), "-o", str(debiased))
+        spotfake("debias", str(biased), "--size-window", SIZE_WINDOW, "--crop", str(FAKE_SIDE),
+                 "-o", str(debiased))  # fmt: skip
     names = ["biased", "debiased"]
     models = [train("biased", biased, work, args.steps),
               train("debiased", debiased / "manifest.csv", work, args.steps)]  # fmt: skip

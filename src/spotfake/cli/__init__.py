@@ -17,6 +17,7 @@ from spotfake.cli import debias as _debias
 from spotfake.cli import detect as _detect
 from spotfake.cli import evaluate as _evaluate
 from spotfake.cli import index as _index
+from spotfake.cli import serve as _serve
 from spotfake.cli import spectrum as _spectrum
 from spotfake.cli import synth as _synth
 from spotfake.cli import train as _train
@@ -30,7 +31,7 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias, _evaluate, _synth)
+SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias, _evaluate, _synth, _serve)
 for _module in SUBCOMMANDS:
     _module.register(app)
 

@@ -49,10 +49,17 @@ def probe(path: str | os.PathLike[str]) -> ImageRecord:
 
 def probe_bytes(data: bytes, path: str) -> ImageRecord:
     """probe() for an image held in memory (a zip member, an upload); path names it."""
+    with open_image_bytes(data) as image:
+        return record_from_image(image, path, len(data))
+
+
+@contextmanager
+def open_image_bytes(data: bytes) -> Iterator[ImageFile]:
+    """open_image() for bytes held in memory: the same refusals and messages as for files."""
     if not data:
         raise ImageReadError("empty file (0 bytes)")
     with _opened(io.BytesIO(data), lambda: data[:64]) as image:
-        return record_from_image(image, path, len(data))
+        yield image
 
 
 @contextmanager

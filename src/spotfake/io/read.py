@@ -22,7 +22,13 @@ from PIL.ImageFile import ImageFile
 
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
-from spotfake.io.probe import has_exif, open_image, png_text_keys, record_from_image
+from spotfake.io.probe import (
+    has_exif,
+    open_image,
+    open_image_bytes,
+    png_text_keys,
+    record_from_image,
+)
 from spotfake.records import ImageRecord
 
 # Pillow's own default (Image.MAX_IMAGE_PIXELS): about 9459 x 9459, 256 MiB as RGB.
@@ -45,12 +51,29 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     larger ``max_pixels`` only helps if that global is raised too.
     """
     with open_image(path) as (image, file_bytes):
-        record = record_from_image(image, path, file_bytes)
-        check_pixel_count(image.width, image.height, max_pixels)
-        pixels = _decode(image)
-        # Chunks stored after the image data (PNG text, eXIf) are known only now.
-        record.png_text_keys = png_text_keys(image)
-        record.has_exif = has_exif(image)
+        return _read_opened(image, path, file_bytes, max_pixels)
+
+
+def read_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """read_image() for an image held in memory (an HTTP upload); ``name`` becomes record.path.
+
+    The same checks and messages as for a file, so an upload and the file it came from get the
+    same pixels, record and errors.
+    """
+    with open_image_bytes(data) as image:
+        return _read_opened(image, name, len(data), max_pixels)
+
+
+def _read_opened(
+    image: ImageFile, path: str | os.PathLike[str], file_bytes: int, max_pixels: int
+) -> LoadedImage:
+    """Describe an opened image from its headers, check its size, then decode it."""
+    record = record_from_image(image, path, file_bytes)
+    check_pixel_count(image.width, image.height, max_pixels)
+    pixels = _decode(image)
+    # Chunks stored after the image data (PNG text, eXIf) are known only now.
+    record.png_text_keys = png_text_keys(image)
+    record.has_exif = has_exif(image)
     return LoadedImage(pixels=pixels, record=record)
 
 

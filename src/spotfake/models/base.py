@@ -109,17 +109,28 @@ class Detector(ABC):
                 yield self._record(item, float(next(scores)), threshold)
 
     def _record(self, item: _Loaded, score: float | None, threshold: float) -> Prediction:
+        return self.make_record(item.name, score, threshold, item.record, item.error)
+
+    def make_record(
+        self,
+        name: str,
+        score: float | None,
+        threshold: float,
+        record: ImageRecord | None = None,
+        error: str | None = None,
+    ) -> Prediction:
+        """The record of one input; public so the HTTP service, which decodes uploads, matches."""
         evidence: dict[str, Any] = {}
-        if item.record is not None:
-            evidence["image"] = {k: getattr(item.record, k) for k in _EVIDENCE_FIELDS}
+        if record is not None:
+            evidence["image"] = {k: getattr(record, k) for k in _EVIDENCE_FIELDS}
         return Prediction(
-            path=item.name,
+            path=name,
             score=None if score is None else round(score, 6),
             label=None if score is None else label_for(score, threshold),
             threshold=threshold,
             model=self.spec.display_name,
             model_hash=self.model_hash,
-            error=item.error,
+            error=error,
             evidence=evidence,
         )
 
