@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -40,6 +39,7 @@ from spotfake.bias.debias_plan import (
 from spotfake.data.layouts import ZIP_SEPARATOR, discover, is_zip_location
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
+from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import open_image, probe, probe_bytes
 from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
 from spotfake.records import GENERATED, REAL, ImageRecord
@@ -116,13 +116,7 @@ def check_output(
             raise ValueError(f"{out} is inside the source folder {folder}")
         if _within(folder, target):
             raise ValueError(f"{out} holds source files (in {folder}); choose another folder")
-    if os.path.isfile(target):
-        raise ValueError(f"{out} is a file, not a folder")
-    if os.path.isdir(target) and os.listdir(target):
-        if not overwrite:
-            raise ValueError(f"{out} is not empty; pass --overwrite to replace an earlier copy")
-        if not os.path.isfile(os.path.join(target, MARKER)):
-            raise ValueError(f"{out} is not empty and holds no {MARKER}: it is not an earlier copy")
+    check_output_folder(out, MARKER, overwrite)
 
 
 def _is_file(location: str) -> bool:
@@ -150,7 +144,7 @@ def write_debiased(
 
     if manifest_format not in ("csv", "parquet"):
         raise ValueError(f"manifest format must be csv or parquet, got {manifest_format!r}")
-    root = _prepare(Path(out))
+    root = fresh_output_folder(Path(out), MARKER)
     jobs = named(plan.jobs)
     result = DebiasResult(root, plan, [], list(plan.dropped))
     written = _write_all(jobs, root, workers, progress, result)
@@ -161,15 +155,6 @@ def write_debiased(
     result.layout_mismatches = _layout_mismatches(root, result.records)
     write_reports(result, source)
     return result
-
-
-def _prepare(root: Path) -> Path:
-    """An empty output folder holding only a provisional marker."""
-    if root.is_dir():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    (root / MARKER).write_text('{"status": "incomplete"}\n', encoding="utf-8")
-    return root.resolve()
 
 
 def named(jobs: Sequence[Job]) -> list[Job]:

@@ -33,6 +33,7 @@ from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
 from spotfake.data.members import Reader, member_reader
 from spotfake.data.sources import split_of
 from spotfake.errors import SpotfakeError
+from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import probe
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.synth.encode import encode_like
@@ -89,13 +90,7 @@ def check_output(out: str | os.PathLike[str], dataset: str, overwrite: bool) -> 
         source = os.path.realpath(dataset)
         if target == source or target.startswith(source.rstrip(os.sep) + os.sep):
             raise ValueError(f"{out} is inside the dataset {dataset}: choose another folder")
-    if os.path.isfile(target):
-        raise ValueError(f"{out} is a file, not a folder")
-    if os.path.isdir(target) and os.listdir(target):
-        if not os.path.isfile(os.path.join(target, MARKER)):
-            raise ValueError(f"{out} is not empty and holds no {MARKER}: not an earlier output")
-        if not overwrite:
-            raise ValueError(f"{out} is not empty; pass --overwrite to replace an earlier output")
+    check_output_folder(out, MARKER, overwrite)
 
 
 def make_fakes(
@@ -113,7 +108,7 @@ def make_fakes(
     generator name of the fakes and their reals in the manifest. about: written into synth.json.
     """
     options = options or MakeOptions()
-    root = _prepare(Path(out))
+    root = fresh_output_folder(Path(out), MARKER)
     result = MakeResult(root)
     chosen = hashed_order(reals, options.limit)
     names = _names(chosen, name, options)
@@ -130,15 +125,6 @@ def make_fakes(
     result.failed.sort()
     _write_tables(result, options, name, about or {})
     return result
-
-
-def _prepare(root: Path) -> Path:
-    """An empty output folder holding only a provisional marker."""
-    if root.is_dir():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    (root / MARKER).write_text('{"status": "incomplete"}\n', encoding="utf-8")
-    return root.resolve()
 
 
 def _names(
