@@ -9,16 +9,22 @@ GENERATED_LABEL = "generated"
 REAL_LABEL = "real"
 
 # Columns of the flat formats (CSV, table), in order.
-FIELDS = ("path", "score", "label", "threshold", "model", "model_hash", "error")
+FIELDS = ("path", "score", "label", "decided_by", "threshold", "model", "model_hash", "error")
 
 
 @dataclass
 class Prediction:
-    """The verdict on one image. score is P(generated) in [0, 1]; error is None when it was read."""
+    """The verdict on one image. score is P(generated) in [0, 1]; error is None when it was read.
+
+    decided_by says what set the label: "pixels" (the score against the threshold) or
+    "provenance:<signal>" (a decisive mark such as a C2PA manifest, listed in
+    evidence["provenance"]); None for unreadable files.
+    """
 
     path: str
     score: float | None
     label: str | None
+    decided_by: str | None = field(default=None, kw_only=True)
     threshold: float
     model: str
     model_hash: str

@@ -24,7 +24,10 @@ from spotfake.prediction import FIELDS, Prediction
 def _record(
     path: str, score: float | None, label: str | None, error: str | None = None
 ) -> Prediction:
-    return Prediction(path, score, label, 0.5, "cnn-tiny", "abc123def456", error)
+    decided_by = None if score is None else "pixels"
+    return Prediction(
+        path, score, label, 0.5, "cnn-tiny", "abc123def456", error, decided_by=decided_by
+    )
 
 
 @pytest.fixture
@@ -48,8 +51,8 @@ def _render(fmt: OutputFormat, records: list[Prediction]) -> str:
 def test_jsonl_is_one_object_per_line_with_evidence(records: list[Prediction]) -> None:
     lines = _render(OutputFormat.jsonl, records).splitlines()
     assert lines[0] == (
-        '{"path": "a.png", "score": 0.912345, "label": "generated", "threshold": 0.5, '
-        '"model": "cnn-tiny", "model_hash": "abc123def456", "error": null, '
+        '{"path": "a.png", "score": 0.912345, "label": "generated", "decided_by": "pixels", '
+        '"threshold": 0.5, "model": "cnn-tiny", "model_hash": "abc123def456", "error": null, '
         '"evidence": {"image": {"format": "PNG"}}}'
     )
     parsed = [json.loads(line) for line in lines]
@@ -61,10 +64,10 @@ def test_jsonl_is_one_object_per_line_with_evidence(records: list[Prediction]) -
 def test_csv_has_fields_header_and_empty_cells_for_missing(records: list[Prediction]) -> None:
     text = _render(OutputFormat.csv, records)
     assert text == (
-        "path,score,label,threshold,model,model_hash,error\n"
-        "a.png,0.912345,generated,0.5,cnn-tiny,abc123def456,\n"
-        "dir/[b].jpg,0.1,real,0.5,cnn-tiny,abc123def456,\n"
-        "x.jpg,,,0.5,cnn-tiny,abc123def456,cannot identify image file\n"
+        "path,score,label,decided_by,threshold,model,model_hash,error\n"
+        "a.png,0.912345,generated,pixels,0.5,cnn-tiny,abc123def456,\n"
+        "dir/[b].jpg,0.1,real,pixels,0.5,cnn-tiny,abc123def456,\n"
+        "x.jpg,,,,0.5,cnn-tiny,abc123def456,cannot identify image file\n"
     )
     assert tuple(next(csv.reader(io.StringIO(text)))) == FIELDS
 
@@ -90,6 +93,19 @@ def test_table_is_exact_and_ends_with_summary(records: list[Prediction]) -> None
         "3 images: 1 generated, 1 real, 1 failed",
     ]
     assert stream.getvalue() == "\n".join(expected) + "\n"
+
+
+def test_table_names_the_mark_that_decided(records: list[Prediction]) -> None:
+    marked = _record("c.png", 0.2, "generated")
+    marked.decided_by = "provenance:c2pa"
+    stream = io.StringIO()
+    write_table([*records, marked], stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[2].split() == ["path", "verdict", "score", "decided", "by"]
+    assert lines[4].split()[-1] == "pixels"
+    assert lines[7].split()[-2:] == ["C2PA", "manifest"]
+    assert lines[7].split()[:3] == ["c.png", "generated", "0.2000"]
+    assert lines[-1] == "4 images: 2 generated, 1 real, 1 failed"
 
 
 def test_table_of_nothing_is_the_summary_only() -> None:

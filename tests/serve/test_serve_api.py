@@ -209,7 +209,7 @@ def test_threshold_parameter(client: TestClient) -> None:
 def test_details_add_file_facts_and_spectrum(client: TestClient) -> None:
     _, plain = detect(client, {"a.png": png(1)})
     _, rich = detect(client, {"a.png": png(1)}, details="true")
-    assert list(plain["records"][0]["evidence"]) == ["image"]
+    assert list(plain["records"][0]["evidence"]) == ["image", "provenance"]
     evidence = rich["records"][0]["evidence"]
     assert evidence["file"] == {"bytes": len(png(1)), "frames": 1, "has_exif": False,
                                 "png_text_keys": []}  # fmt: skip

@@ -143,3 +143,25 @@ def test_page_fits_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
     save_screenshot(page, "serve-page-phone.png", tmp_path, capsys)
     page.close()
+
+
+def test_page_names_the_mark_that_decided(
+    browser: Any, server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("parameters", "a cat\nSteps: 20, Sampler: Euler a, Seed: 1, Model: sd15")
+    marked = tmp_path / "a1111.png"
+    Image.open(EXAMPLES / "coffee.png").save(marked, pnginfo=info)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(server_url + "/")
+    page.set_input_files("#files", str(marked))
+    page.wait_for_selector("#results li[data-state='done']", timeout=30_000)
+    verdict = page.locator("[data-testid='verdict']").inner_text()
+    assert verdict.startswith("Generated") and "decided by a generator's PNG text chunk" in verdict
+    marks = page.locator("[data-testid='provenance'] li").first.inner_text()
+    assert marks.startswith("Decisive:") and "AUTOMATIC1111" in marks
+    save_screenshot(page, "serve-page-provenance.png", tmp_path, capsys)
+    page.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -79,6 +81,14 @@ WorkersOpt = Annotated[int, typer.Option(min=1, help="Threads that decode images
 RecursiveOpt = Annotated[
     bool, typer.Option("--recursive", "-r", help="Also look in the folders' sub-folders.")
 ]
+ProvenanceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--provenance/--no-provenance",
+        help="Read C2PA, XMP, generator text chunks, EXIF and watermarks; a decisive mark "
+        "decides the verdict (--no-provenance: the pixels alone).",
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")
 ]
@@ -94,6 +104,7 @@ def detect(
     device: DeviceOpt = Device.auto,
     workers: WorkersOpt = 2,
     recursive: RecursiveOpt = False,
+    provenance: ProvenanceOpt = True,
     quiet: QuietOpt = False,
 ) -> None:
     """Say which images are AI-generated: one record per image with its score and verdict.
@@ -104,6 +115,8 @@ def detect(
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     detector = _load(model, device)
+    if provenance and not quiet:
+        _print_provenance_notice()
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
     to_terminal = output is None and is_terminal(sys.stdout)
     show_bar = not quiet and wants_progress_bar(
@@ -112,9 +125,8 @@ def detect(
     with _open_output(output) as stream:
         writer = make_writer(chosen, stream, terminal=to_terminal)
         with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
-            tally = _stream_records(
-                detector, files, writer, advance, batch_size, threshold, workers
-            )
+            options = _Options(batch_size, threshold, workers, provenance)
+            tally = _stream_records(detector, files, writer, advance, options)
         writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
         typer.echo(tally.summary(), err=True)
@@ -133,25 +145,50 @@ def wants_progress_bar(
     return fmt is OutputFormat.table or not records_to_terminal
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How to predict: the options of detect that reach Detector.iter_predict."""
+
+    batch_size: int
+    threshold: float | None
+    workers: int
+    provenance: bool
+
+
 def _stream_records(
     detector: Detector,
     files: list[str],
     writer: RecordWriter,
     advance: Advance,
-    batch_size: int,
-    threshold: float | None,
-    workers: int,
+    options: _Options,
 ) -> Tally:
     """Predict in order, handing each record to the writer as soon as it exists."""
+    from spotfake.provenance.read import ProvenanceNotice
+
     tally = Tally()
-    records = detector.iter_predict(
-        files, batch_size=batch_size, threshold=threshold, workers=workers
-    )
-    for prediction in records:
-        writer.write(prediction)
-        tally.add(prediction)
-        advance()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProvenanceNotice)  # printed once by detect itself
+        records = detector.iter_predict(
+            files,
+            batch_size=options.batch_size,
+            threshold=options.threshold,
+            workers=options.workers,
+            provenance=options.provenance,
+        )
+        for prediction in records:
+            writer.write(prediction)
+            tally.add(prediction)
+            advance()
     return tally
+
+
+def _print_provenance_notice() -> None:
+    """One stderr line when a provenance reader is disabled by a missing library."""
+    from spotfake.provenance.read import disabled_readers, notice_text
+
+    disabled = disabled_readers()
+    if disabled:
+        typer.echo(f"spotfake detect: {notice_text(disabled)}", err=True)
 
 
 def _load(model: str | None, device: Device) -> Detector:

@@ -188,7 +188,11 @@ def write_table(
 
 
 def _table(predictions: list[Prediction]) -> Any:
-    """The rich Table: path, verdict, score and a bar (or the error, in words)."""
+    """The rich Table: path, verdict, score and a bar (or the error, in words).
+
+    A "decided by" column is added when provenance (a C2PA manifest, a generator's text chunk,
+    a watermark...) rather than the score decided some verdict.
+    """
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -202,9 +206,37 @@ def _table(predictions: list[Prediction]) -> Any:
     table.add_column("verdict")
     table.add_column("score", justify="right")
     table.add_column("")
+    by_marks = any(_by_provenance(prediction) for prediction in predictions)
+    if by_marks:
+        table.add_column("decided by")
     for prediction in predictions:
-        table.add_row(*_row(prediction))
+        cells = _row(prediction)
+        if by_marks:
+            cells = (*cells, Text(_decided_by(prediction)))
+        table.add_row(*cells)
     return table
+
+
+_MARKS = {
+    "c2pa": "C2PA manifest",
+    "xmp": "XMP source type",
+    "png-text": "PNG text chunk",
+    "exif": "EXIF",
+    "watermark": "SD watermark",
+}
+
+
+def _by_provenance(prediction: Prediction) -> bool:
+    return (prediction.decided_by or "").startswith("provenance:")
+
+
+def _decided_by(prediction: Prediction) -> str:
+    """The table's words for decided_by: the mark's name, "pixels", or nothing."""
+    decided = prediction.decided_by or ""
+    if _by_provenance(prediction):
+        signal = decided.split(":", 1)[1]
+        return _MARKS.get(signal, signal)
+    return decided
 
 
 _STYLES = {"generated": "bold red", "real": "green", "failed": "yellow"}

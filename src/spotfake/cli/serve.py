@@ -37,6 +37,13 @@ MaxPixelsOpt = Annotated[
 ]
 TimeoutOpt = Annotated[float, typer.Option(min=0.1, help="Seconds one request may take.")]
 BatchOpt = Annotated[int, typer.Option(min=1, help="Most images in one forward pass.")]
+ProvenanceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--provenance/--no-provenance",
+        help="Read C2PA, XMP, generator text chunks, EXIF and watermarks (as detect does).",
+    ),
+]
 WaitOpt = Annotated[
     float, typer.Option(min=0.0, help="Milliseconds an idle model waits to batch more images.")
 ]
@@ -56,6 +63,7 @@ def serve(
     timeout: TimeoutOpt = 60.0,
     batch_size: BatchOpt = 16,
     batch_wait_ms: WaitOpt = 5.0,
+    provenance: ProvenanceOpt = True,
 ) -> None:
     """Serve the detector over HTTP: the web page at /, the API under /v1, docs at /docs.
 
@@ -72,8 +80,11 @@ def serve(
         max_batch=batch_size,
         batch_wait_ms=batch_wait_ms,
         keep_uploads=keep_uploads,
+        provenance=provenance,
     )
     uvicorn = _import_server()
+    if provenance:
+        _print_provenance_notice()
     if workers > 1:
         _serve_workers(uvicorn, model, device, settings, host, port, workers)
         return
@@ -145,6 +156,15 @@ def _serve_workers(
         workers=workers,
         log_level="info",
     )
+
+
+def _print_provenance_notice() -> None:
+    """One stderr line when a provenance reader is disabled by a missing library."""
+    from spotfake.provenance.read import disabled_readers, notice_text
+
+    disabled = disabled_readers()
+    if disabled:
+        typer.echo(f"spotfake serve: {notice_text(disabled)}", err=True)
 
 
 def _shown_host(host: str) -> str:

@@ -174,7 +174,13 @@ def _add_api_routes(app: FastAPI, service: DetectionService, card: str | None, d
         """The model's spec (architecture, input policy, threshold, training summary), a
         summary of its model card, and the service's limits."""
         entry = model_payload(detector, card, device)
-        return _json({"models": [entry], "limits": service.settings.public()})
+        provenance = {"enabled": service.settings.provenance, "disabled_readers": {}}
+        if service.settings.provenance:
+            from spotfake.provenance import disabled_readers
+
+            provenance["disabled_readers"] = disabled_readers()
+        limits = service.settings.public()
+        return _json({"models": [entry], "limits": limits, "provenance": provenance})
 
     @app.get("/v1/reference-spectrum", summary="The spectrum of typical real photos")
     def reference() -> Response:

@@ -7,6 +7,7 @@ Decoding goes through ``spotfake.io.read_image_bytes``: the same checks and mess
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from spotfake.errors import ImageReadError
 from spotfake.records import ImageRecord
 from spotfake.serve.settings import ServeSettings
 from spotfake.serve.uploads import Upload, describe_bytes, save_upload
+
+if TYPE_CHECKING:
+    from spotfake.provenance import Finding
 
 OK = 200
 TOO_LARGE = 413
@@ -38,6 +42,7 @@ class Decoded:
     error: str | None = None
     status: int = OK
     spectrum: list[float] | None = None
+    findings: list[Finding] | None = None  # provenance; None when not read
 
 
 def status_for(message: str) -> int:
@@ -50,7 +55,9 @@ def status_for(message: str) -> int:
 
 
 def decode_upload(upload: Upload, settings: ServeSettings, with_spectrum: bool) -> Decoded:
-    """Decode (and keep, with --keep-uploads) one upload; never raises for a bad file."""
+    """Decode (and keep, with --keep-uploads) one upload, then read its provenance (unless
+    settings.provenance is off) from its bytes and decoded pixels; never raises for a bad file.
+    """
     if upload.too_large:
         limit = describe_bytes(settings.max_file_bytes)
         message = f"file too large ({describe_bytes(upload.size)}): the limit is {limit} per file"
@@ -59,11 +66,16 @@ def decode_upload(upload: Upload, settings: ServeSettings, with_spectrum: bool) 
         save_upload(upload, settings.keep_uploads)
     from spotfake.io.read import read_image_bytes
 
+    data = bytes(upload.data)
     try:
-        image = read_image_bytes(bytes(upload.data), upload.name, settings.max_pixels)
+        image = read_image_bytes(data, upload.name, settings.max_pixels)
     except ImageReadError as exc:
         return Decoded(upload.name, error=str(exc), status=status_for(str(exc)))
     decoded = Decoded(upload.name, pixels=image.pixels, record=image.record)
+    if settings.provenance:
+        from spotfake.provenance import read_provenance
+
+        decoded.findings = read_provenance(data, image.pixels)
     if with_spectrum:
         from spotfake.serve.spectrum import image_spectrum
 

@@ -28,10 +28,23 @@ class FileEvidence(BaseModel):
     png_text_keys: list[str] = Field(default_factory=list)
 
 
+class ProvenanceFinding(BaseModel):
+    """One mark read from the file: a C2PA manifest, XMP, a text chunk, EXIF, a watermark."""
+
+    signal: str = Field(examples=["c2pa", "xmp", "png-text", "exif", "watermark"])
+    value: Any = Field(None, description="what was found: generator, signer, bit agreement...")
+    strength: str = Field(examples=["decisive", "supporting", "none"])
+    verdict: str | None = Field(None, examples=["generated", "real"])
+    says: str = Field(description="one line for people")
+
+
 class Evidence(BaseModel):
-    """image: as in the CLI; file and spectrum only with details=true."""
+    """image and provenance: as in the CLI; file and spectrum only with details=true."""
 
     image: ImageEvidence | None = None
+    provenance: list[ProvenanceFinding] | None = Field(
+        None, description="the marks read from the file (absent when the server skips them)"
+    )
     file: FileEvidence | None = None
     spectrum: list[float] | None = Field(
         None, description="80-bin azimuthal spectrum of the centre square (Durall et al. 2019)"
@@ -44,6 +57,11 @@ class Record(BaseModel):
     path: str
     score: float | None = Field(None, description="P(generated), 0..1; null when unreadable")
     label: str | None = Field(None, examples=["generated", "real"])
+    decided_by: str | None = Field(
+        None,
+        description='"pixels" (the score), or "provenance:<signal>" when a decisive mark decided',
+        examples=["pixels", "provenance:c2pa"],
+    )
     threshold: float
     model: str
     model_hash: str
@@ -79,6 +97,9 @@ class ModelsResponse(BaseModel):
 
     models: list[dict[str, Any]]
     limits: dict[str, Any]
+    provenance: dict[str, Any] = Field(
+        default_factory=dict, description="whether marks are read, and readers disabled and why"
+    )
 
 
 class HealthResponse(BaseModel):

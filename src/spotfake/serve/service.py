@@ -88,7 +88,9 @@ class DetectionService:
         self, item: Decoded, score: float | None, threshold: float, details: bool
     ) -> dict[str, Any]:
         """The CLI's record for one upload, plus its status (and details when asked)."""
-        record = self.detector.make_record(item.name, score, threshold, item.record, item.error)
+        record = self.detector.make_record(
+            item.name, score, threshold, item.record, item.error, provenance=item.findings
+        )
         answer = record.to_dict()
         if details and item.record is not None:
             answer["evidence"]["file"] = {

@@ -29,6 +29,7 @@ class ServeSettings:
     max_pending: int = 256  # images waiting for the model; more get a 503 (busy)
     decode_workers: int = 2  # threads that decode uploads (bounds decoded pixels in memory)
     keep_uploads: Path | None = None  # folder to save the uploaded bytes in; None saves nothing
+    provenance: bool = True  # read C2PA, XMP, text chunks, EXIF, watermarks (decisive ones decide)
 
     def to_json(self) -> str:
         """JSON for the environment of worker processes (uvicorn --workers re-imports the app)."""
@@ -57,4 +58,5 @@ class ServeSettings:
             "max_pixels": self.max_pixels,
             "timeout_s": self.timeout_s,
             "keeps_uploads": self.keep_uploads is not None,
+            "provenance": self.provenance,
         }

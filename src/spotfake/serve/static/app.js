@@ -14,6 +14,14 @@
     504: "The server took too long. Try again, or check fewer images at once.",
     0: "Could not reach the spotfake server. Is it still running?",
   };
+  const MARKS = {
+    c2pa: "its C2PA manifest",
+    xmp: "its XMP metadata",
+    "png-text": "a generator's PNG text chunk",
+    exif: "its EXIF metadata",
+    watermark: "a Stable Diffusion watermark",
+  };
+  const STRENGTHS = { decisive: "Decisive", supporting: "Supporting", none: "Noted" };
 
   const input = document.getElementById("files");
   const drop = document.getElementById("drop");
@@ -187,10 +195,14 @@
     card.dataset.label = label;
     const score = record.score;
     const verdict = body.querySelector(".verdict");
+    const mark = decidingMark(record);
     verdict.replaceChildren(
       el("span", { class: "label", text: capitalise(label) }),
-      ` · score ${score.toFixed(2)} (threshold ${record.threshold.toFixed(2)})`);
+      ` · score ${score.toFixed(2)} (threshold ${record.threshold.toFixed(2)})` +
+        (mark ? ` · decided by ${MARKS[mark.signal] || mark.signal}` : ""));
     body.append(scoreBar(score, record.threshold), explanation(record));
+    const marks = provenance(record);
+    if (marks) body.append(marks);
     body.append(await evidence(record));
     announce(`${record.path}: ${label}, score ${score.toFixed(2)}`);
   }
@@ -211,13 +223,43 @@
     return el("div", {}, bar, scale);
   }
 
+  function decidingMark(record) {
+    const signal = (record.decided_by || "").startsWith("provenance:") ? record.decided_by.slice(11) : null;
+    if (!signal) return null;
+    const findings = (record.evidence && record.evidence.provenance) || [];
+    const finding = findings.find((f) => f.signal === signal && f.strength === "decisive");
+    return { signal, says: finding ? finding.says : signal };
+  }
+
   function explanation(record) {
+    const mark = decidingMark(record);
+    if (mark) {
+      const source = MARKS[mark.signal] || mark.signal;
+      return el("p", { class: "explain", text: `Decided by ${source}: ${mark.says}. ` +
+        "The detector's own score is shown above, for comparison." });
+    }
     const margin = Math.abs(record.score - record.threshold);
     const close = margin < 0.1 ? " The score is close to the threshold: treat it as uncertain." : "";
     const text = record.label === "generated"
       ? "The detector scores this image at or above its threshold: it looks generated to it."
       : "The detector scores this image below its threshold: it looks like a real photo to it.";
     return el("p", { class: "explain", text: text + close });
+  }
+
+  function provenance(record) {
+    const findings = record.evidence && record.evidence.provenance;
+    if (!Array.isArray(findings)) return null;  // the server does not read provenance
+    const list = el("ul", { class: "provenance", "data-testid": "provenance" });
+    for (const finding of findings) {
+      list.append(el("li", { "data-strength": finding.strength },
+        el("strong", { text: `${STRENGTHS[finding.strength] || finding.strength}: ` }), finding.says));
+    }
+    if (!findings.length) {
+      list.append(el("li", { text: "No provenance marks found (no C2PA manifest, generator metadata or watermark)." }));
+    }
+    const note = el("p", { class: "hint", text: "A missing mark proves nothing: most sites strip metadata, " +
+      "and marks can be forged; a mark of generation is decisive, a camera's name is not." });
+    return el("details", { open: "" }, el("summary", { text: "Provenance" }), list, note);
   }
 
   async function evidence(record) {
