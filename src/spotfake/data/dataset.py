@@ -38,6 +38,7 @@ class Sample:
     group: str  # a source or generator: what balanced sampling and per-group metrics use
     quality: int | None = None  # JPEG quality of the stored file (None: not a JPEG)
     n_pixels: int | None = None  # width * height when known, to estimate decoded memory
+    twin: str | None = None  # a synthesised fake's real twin (the location of its source)
 
 
 def read_pixels(location: str, max_pixels: int | None = None) -> np.ndarray:

@@ -27,6 +27,20 @@ class SourceConfig:
 
 
 @dataclass
+class SynthSourceConfig:
+    """Fakes written by `spotfake synth make` (its OUT folder), each paired with its real twin.
+
+    A fake takes its twin's split when the twin is one of the recipe's real training images, so
+    no content is in training and validation at once; otherwise the split of its twin's name.
+    """
+
+    name: str
+    path: str  # the OUT folder of `synth make`, relative to the current directory
+    weight: float = 1.0
+    limit: int | None = None  # this many pairs, a fixed random subset
+
+
+@dataclass
 class DataConfig:
     """Where the images are, which are trained on, which are only evaluated (held out).
 
@@ -41,6 +55,8 @@ class DataConfig:
     val_fraction: float = 0.15
     sources: list[SourceConfig] = field(default_factory=list)
     heldout: list[SourceConfig] = field(default_factory=list)
+    synth: list[SynthSourceConfig] = field(default_factory=list)  # synthesised fakes (label 1)
+    paired: bool = False  # put a synthesised fake's real twin in the same batch
     train: str | None = None
     val: str | None = None
     generator: str | None = None  # names the generator of a one-generator dataset

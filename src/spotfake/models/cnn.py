@@ -4,6 +4,9 @@ Inputs are never resized unless the spec says so. Two model-level options change
 backbone sees, and travel in the spec's config so inference repeats them exactly:
 ``upscale`` (an integer factor, nearest or bicubic, for tiny images such as CIFAKE's 32x32) and,
 for backbones that need it (Swin: patch size 4), trimming each side to a multiple of ``multiple``.
+``residual="npr"`` feeds the backbone the neighbouring-pixel residual of Tan et al. (CVPR 2024)
+instead of the pixels: the image minus its nearest-neighbour 2x down- and up-sampled copy, which
+keeps the local correlations that generators' upsampling layers leave and little of the content.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class CNNDetector(Detector):
         upscale: int = 1,
         upscale_method: str = "bicubic",
         multiple: int = 1,
+        residual: str | None = None,
         **timm_kwargs: Any,
     ) -> None:
         import timm
@@ -46,6 +50,12 @@ class CNNDetector(Detector):
         else:
             # pretrained=False always: initial weights come only from local files.
             self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
+        if residual not in RESIDUALS:
+            raise ValueError(f"residual must be one of {sorted(map(str, RESIDUALS))}")
+        if residual == "npr":
+            # A pre-hook, not a wrapper module: the state dict keeps the backbone's own keys,
+            # so ImageNet initial weights load unchanged and training goes through it too.
+            self.model.register_forward_pre_hook(_npr_hook)
         self.model.eval()
         # channels_last runs this family of convolutions about 1.7x faster on CPU.
         self.model.to(memory_format=torch.channels_last)
@@ -116,6 +126,19 @@ def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
 
 
 UPSCALE_METHODS = {"nearest": 0, "bicubic": 3}  # Pillow's resampling filter numbers
+RESIDUALS = (None, "npr")
+
+
+def npr_residual(batch: Any) -> Any:
+    """NCHW tensor minus its nearest 2x down- then up-sampled copy (zero on a 2x2-constant image)."""
+    import torch.nn.functional as F
+
+    down = F.interpolate(batch, scale_factor=0.5, mode="nearest")
+    return batch - F.interpolate(down, size=batch.shape[-2:], mode="nearest")
+
+
+def _npr_hook(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (npr_residual(args[0]), *args[1:])
 
 
 def upscale_image(image: np.ndarray, factor: int, method: str = "bicubic") -> np.ndarray:
@@ -155,6 +178,7 @@ def _factory(
         crop: int | None = default_crop,
         upscale: int = 1,
         upscale_method: str = "bicubic",
+        residual: str | None = None,
         **extra: Any,
     ) -> CNNDetector:
         if extra:
@@ -162,8 +186,12 @@ def _factory(
         config: dict[str, Any] = {"crop": crop}
         if upscale != 1:  # only when used, so specs written before the option stay identical
             config.update(upscale=upscale, upscale_method=upscale_method)
+        if residual is not None:
+            config["residual"] = residual
         spec = DetectorSpec(architecture=architecture, config=config, input=InputPolicy(crop=crop))
-        return CNNDetector(spec, backbone, upscale, upscale_method, multiple, **timm_kwargs)
+        return CNNDetector(
+            spec, backbone, upscale, upscale_method, multiple, residual=residual, **timm_kwargs
+        )
 
     build.__name__ = architecture.replace("-", "_")
     build.__doc__ = f"{backbone} with one logit, centre crop {default_crop} at native resolution."

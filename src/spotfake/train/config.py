@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from spotfake.data.augment import AugmentConfig
-from spotfake.data.sources import DataConfig, SourceConfig
+from spotfake.data.sources import DataConfig, SourceConfig, SynthSourceConfig
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "optim.optimizer": ("adamw", "adam", "sgd"),
@@ -110,6 +110,10 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             value = _build(_SECTIONS[key], value or {}, f"{where}.{key}")
         elif cls is DataConfig and key in ("sources", "heldout"):
             value = [_build(SourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
+        elif cls is DataConfig and key == "synth":
+            value = [
+                _build(SynthSourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)
+            ]
         elif key in _TUPLES:
             value = tuple(value)
         kwargs[key] = value
@@ -152,6 +156,7 @@ def with_absolute_paths(cfg: TrainConfig) -> TrainConfig:
         root=os.path.abspath(cfg.data.root),
         train=_absolute(cfg.data.train),
         val=_absolute(cfg.data.val),
+        synth=[dataclasses.replace(s, path=os.path.abspath(s.path)) for s in cfg.data.synth],
     )
     init = cfg.init
     if init is not None and Path(init).suffix in (".safetensors", ".pth", ".pt", ".bin"):

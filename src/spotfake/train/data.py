@@ -5,13 +5,19 @@ with one label each (what configs/default.yaml uses); ``data.train`` is any data
 reads (``spotfake.data.manifest.open_dataset``). Validation is ``data.val`` when given, else
 the dataset's own val split (test when it has no val), else a ``val_fraction`` of the files
 chosen by a hash of their path inside the dataset, the same on every machine.
+
+Synthesised fakes (``data.synth``: folders written by ``spotfake synth make``) join either form;
+each takes its real twin's split, and ``TrainData.twins`` links it to the twin for paired
+sampling.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +25,7 @@ import numpy as np
 
 from spotfake.data.dataset import PixelStore, Sample
 from spotfake.data.layouts import ZIP_SEPARATOR, Entry, is_zip_location
-from spotfake.data.sources import DataConfig, list_items, split_of
+from spotfake.data.sources import DataConfig, SynthSourceConfig, list_items, split_of
 from spotfake.records import ImageRecord
 
 
@@ -33,6 +39,7 @@ class TrainData:
     val_store: PixelStore
     weights: dict[str, float]  # group -> sampling weight (balanced sampling)
     in_memory: bool
+    twins: dict[int, int] = field(default_factory=dict)  # train index: fake -> its real twin
 
 
 def load_data(data: DataConfig, world: int = 1, log: TextIO | None = None) -> TrainData:
@@ -49,8 +56,12 @@ def load_data(data: DataConfig, world: int = 1, log: TextIO | None = None) -> Tr
         val=val,
         train_store=PixelStore.load(train, in_memory, threads),
         val_store=PixelStore.load(val, in_memory, threads),
-        weights={s.name: s.weight for s in data.sources},
+        weights={
+            **{s.name: s.weight for s in data.sources},
+            **{s.name: s.weight for s in data.synth},
+        },
         in_memory=in_memory,
+        twins=twin_indices(train),
     )
     if log is not None:
         how = f"decoded in {time.time() - started - listed:.0f} s" if in_memory else "read lazily"
@@ -59,6 +70,9 @@ def load_data(data: DataConfig, world: int = 1, log: TextIO | None = None) -> Tr
             f"{how})",
             file=log,
         )
+        if data.synth:
+            paired = len(result.twins)
+            print(f"{paired} synthesised fakes have their real twin in training", file=log)
     return result
 
 
@@ -70,7 +84,80 @@ def list_samples(data: DataConfig, log: TextIO | None = None) -> tuple[list[Samp
         train, val = _from_sources(data, log)
     else:
         train, val = _from_dataset(data, log)
+    if data.synth:
+        more_train, more_val = _from_synth(data, train, val, log)
+        train, val = train + more_train, val + more_val
     return _limited(train, data.limit), _limited(val, data.val_limit)
+
+
+def _from_synth(
+    data: DataConfig, train: list[Sample], val: list[Sample], log: TextIO | None
+) -> tuple[list[Sample], list[Sample]]:
+    """The fakes of each `synth make` folder, in their real twin's split (see SynthSourceConfig)."""
+    from spotfake.data.manifest import probe_entries
+
+    known = {
+        _real_key(s.location): (s.location, split)
+        for samples, split in ((train, "train"), (val, "val"))
+        for s in samples
+        if s.label == 0
+    }
+    entries, twins = [], {}
+    for source in data.synth:
+        for fake, real in _pairs(source):
+            location, split = known.get(_real_key(real), (None, None))
+            if split is None:
+                split = split_of(_name_of(real), data.val_fraction)
+            entries.append(Entry(fake, 1, source.name, split))
+            twins[fake] = location
+    records = _usable(probe_entries(entries, workers=data.workers or None), log)
+    out: dict[str, list[Sample]] = {"train": [], "val": []}
+    for r in records:
+        sample = _sample(r, r.generator or "")
+        out[r.split or "train"].append(dataclasses.replace(sample, twin=twins.get(r.path)))
+    return out["train"], out["val"]
+
+
+def _pairs(source: SynthSourceConfig) -> list[tuple[str, str]]:
+    """(fake location, real source location) of a `synth make` folder, a fixed subset if limited."""
+    folder = Path(source.path)
+    table = folder / "pairs.csv"
+    if not table.is_file():
+        raise FileNotFoundError(
+            f"synth source {source.name}: {table} not found (expected a `spotfake synth make` "
+            "output folder)"
+        )
+    with open(table, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    pairs = [(_located(row["fake"], folder), row["source"]) for row in rows]
+    if source.limit is not None and len(pairs) > source.limit:
+        keep = np.sort(np.random.default_rng(0).permutation(len(pairs))[: source.limit])
+        pairs = [pairs[i] for i in keep]
+    return pairs
+
+
+def _located(location: str, folder: Path) -> str:
+    if is_zip_location(location) or os.path.isabs(location):
+        return location
+    return str(folder / location)
+
+
+def _real_key(location: str) -> str:
+    """A location compared across spellings: the resolved path of a file, a zip member as is."""
+    return location if is_zip_location(location) else os.path.realpath(location)
+
+
+def _name_of(location: str) -> str:
+    """The key synth make splits a real by when it has no split: its name (a member's path)."""
+    if is_zip_location(location):
+        return location.partition(ZIP_SEPARATOR)[2]
+    return location.replace(os.sep, "/").rsplit("/", 1)[-1]
+
+
+def twin_indices(train: list[Sample]) -> dict[int, int]:
+    """Index of each training fake whose real twin is also a training image -> the twin's index."""
+    index = {s.location: i for i, s in enumerate(train) if s.label == 0}
+    return {i: index[s.twin] for i, s in enumerate(train) if s.twin is not None and s.twin in index}
 
 
 def _from_sources(data: DataConfig, log: TextIO | None) -> tuple[list[Sample], list[Sample]]:

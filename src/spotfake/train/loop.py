@@ -22,7 +22,7 @@ from spotfake.train.data import TrainData, load_data
 from spotfake.train.distributed import Dist, barrier, init_distributed, shutdown, wrap
 from spotfake.train.evaluation import group_metrics, score_samples
 from spotfake.train.rundir import finish, summarise
-from spotfake.train.sampling import DrawSampler, epoch_draws, steps_per_epoch
+from spotfake.train.sampling import DrawSampler, epoch_draws, pair_draws, steps_per_epoch
 from spotfake.train.schedule import Schedule, build_optimizer, build_schedule, set_lr
 from spotfake.train.tracking import Tracker
 from spotfake.train.views import ViewMaker, quality_mix
@@ -227,6 +227,8 @@ def loader_for(run: TrainingRun, epoch: int, done: int) -> Any:
     indices, seeds = epoch_draws(
         labels, groups, run.data.weights, run.cfg.data.sampling, o.seed, epoch, n
     )
+    if run.cfg.data.paired:
+        indices = pair_draws(indices, labels, run.data.twins, o.batch_size * dist.world)
     sampler = DrawSampler(indices, seeds, dist.rank, dist.world, done * o.batch_size)
     workers = run.cfg.data.workers
     if workers is None:

@@ -67,6 +67,33 @@ def _balanced(
     return indices
 
 
+def pair_draws(
+    indices: np.ndarray, labels: Sequence[int], twins: dict[int, int], window: int
+) -> np.ndarray:
+    """Draws where each synthesised fake with a real twin has that twin in the same batch.
+
+    Within each window of draws (one global batch), the twin replaces a draw of a real, so the
+    batch keeps its share of each class; twins beyond the batch's real draws are left out.
+    """
+    if not twins:
+        return indices
+    out = indices.copy()
+    is_real = np.asarray(labels)[out] == 0
+    for start in range(0, len(out), window):
+        stop = min(start + window, len(out))
+        free = [k for k in range(start, stop) if is_real[k]]
+        for k in range(start, stop):
+            twin = twins.get(int(out[k]))
+            if twin is None:
+                continue
+            present = [j for j in free if out[j] == twin]
+            if present:  # the twin was drawn anyway: keep that draw for this pair
+                free.remove(present[0])
+            elif free:
+                out[free.pop()] = twin
+    return out
+
+
 class DrawSampler:
     """The (index, seed) keys one process feeds its DataLoader in an epoch, from a start on."""
 
