@@ -187,7 +187,7 @@ def evaluate(model: Path, sets: dict[str, Any]) -> dict[str, dict[str, float]]:
 def markdown(
     results: dict[str, dict[str, dict[str, float]]],
     plan: dict[str, dict[str, Any]],
-    sizes: dict[str, tuple[int, int]],
+    sizes: dict[str, list[int]],
 ) -> str:
     columns = list(sizes)
     header = "| training mix | " + " | ".join(columns) + " | mean (shared sources) |"
@@ -228,13 +228,19 @@ def main(argv: list[str] | None = None) -> int:
         train_all(plan, families, args.work, args.steps, args.parallel)
     cfg = load_config(RECIPE)
     sets = test_sets(families, Path(cfg.data.root), cfg.data.val_fraction)
-    sizes = {name: (len(r), len(f)) for name, (r, f) in sets.items()}
+    sizes = {name: [len(r), len(f)] for name, (r, f) in sets.items()}
     results = {}
     for name in plan:
         model = args.work / "runs" / name / "best.safetensors"
-        if model.is_file():
-            results[name] = evaluate(model, sets)
-            print(f"{name}: evaluated", file=sys.stderr)
+        if not (model.is_file() and finished(model.parent)):
+            continue
+        cache = model.parent / "synth_mixes_eval.json"  # reused while the sets are the same
+        if cache.is_file() and (saved := json.loads(cache.read_text()))["sizes"] == sizes:
+            results[name] = saved["results"]
+            continue
+        results[name] = evaluate(model, sets)
+        cache.write_text(json.dumps({"sizes": sizes, "results": results[name]}, indent=2))
+        print(f"{name}: evaluated", file=sys.stderr)
     text = markdown(results, plan, sizes)
     print(text)
     print(f"\n({(time.time() - started) / 60:.1f} min)")
