@@ -130,7 +130,7 @@ RESIDUALS = (None, "npr")
 
 
 def npr_residual(batch: Any) -> Any:
-    """NCHW tensor minus its nearest 2x down- then up-sampled copy (zero on a 2x2-constant image)."""
+    """NCHW tensor minus its nearest 2x down- then up-sampled copy (zero on 2x2-constant blocks)."""
     import torch.nn.functional as F
 
     down = F.interpolate(batch, scale_factor=0.5, mode="nearest")

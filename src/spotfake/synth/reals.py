@@ -35,7 +35,11 @@ def select_reals(records: Sequence[ImageRecord]) -> list[ImageRecord]:
 
 def name_key(record: ImageRecord) -> str:
     """A machine-independent key of a file: its name (a zip member's own path)."""
-    location = record.path
+    return location_key(record.path)
+
+
+def location_key(location: str) -> str:
+    """name_key of a location: a file's name, or a zip member's path inside its archive."""
     if is_zip_location(location):
         return location.partition(ZIP_SEPARATOR)[2]
     return location.replace("\\", "/").rsplit("/", 1)[-1]

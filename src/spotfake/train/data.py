@@ -95,6 +95,7 @@ def _from_synth(
 ) -> tuple[list[Sample], list[Sample]]:
     """The fakes of each `synth make` folder, in their real twin's split (see SynthSourceConfig)."""
     from spotfake.data.manifest import probe_entries
+    from spotfake.synth.reals import location_key
 
     known = {
         _real_key(s.location): (s.location, split)
@@ -107,7 +108,7 @@ def _from_synth(
         for fake, real in _pairs(source):
             location, split = known.get(_real_key(real), (None, None))
             if split is None:
-                split = split_of(_name_of(real), data.val_fraction)
+                split = split_of(location_key(real), data.val_fraction)
             entries.append(Entry(fake, 1, source.name, split))
             twins[fake] = location
     records = _usable(probe_entries(entries, workers=data.workers or None), log)
@@ -145,13 +146,6 @@ def _located(location: str, folder: Path) -> str:
 def _real_key(location: str) -> str:
     """A location compared across spellings: the resolved path of a file, a zip member as is."""
     return location if is_zip_location(location) else os.path.realpath(location)
-
-
-def _name_of(location: str) -> str:
-    """The key synth make splits a real by when it has no split: its name (a member's path)."""
-    if is_zip_location(location):
-        return location.partition(ZIP_SEPARATOR)[2]
-    return location.replace(os.sep, "/").rsplit("/", 1)[-1]
 
 
 def twin_indices(train: list[Sample]) -> dict[int, int]:
