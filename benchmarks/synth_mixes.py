@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from spotfake.data.sources import Example, list_items, load_examples
+from spotfake.data.sources import Example, Item, SourceConfig, list_items, load_examples
 from spotfake.detect import load_detector
 from spotfake.evaluate.metrics import detection_metrics
 from spotfake.train.config import load_config
@@ -135,6 +135,11 @@ def synth_val(family: Path, val_reals: set[str]) -> tuple[list[str], list[str]]:
     return [f for f, _ in pairs], [r for _, r in pairs]
 
 
+def source_examples(root: Path, path: str, label: int, limit: int | None = None) -> list[Example]:
+    """Every image (or a fixed subset) of a folder or zip prefix under root, decoded."""
+    return load_examples(list_items(SourceConfig(path, path, label, limit=limit), root, 0.0))
+
+
 def test_sets(families: dict[str, Path], root: Path, val_fraction: float) -> dict[str, Any]:
     """Held-out column name -> (real examples, fake examples), decoded once."""
     cfg = load_config(RECIPE)
@@ -144,26 +149,21 @@ def test_sets(families: dict[str, Path], root: Path, val_fraction: float) -> dic
     for item in val:
         by_source.setdefault(item.source, []).append(item)
 
-    def folder(path: str, label: int, limit: int | None = None) -> list[Example]:
-        from spotfake.data.sources import SourceConfig
-
-        source = SourceConfig(path, path, label, limit=limit)
-        return load_examples(list_items(source, root, 0.0))
-
     imagenet = load_examples(by_source["imagenet-real"])
     faces = load_examples(by_source["faces-real"])
     sets: dict[str, Any] = {
-        "StyleGAN2 faces": (faces, folder("faces-hard/fake", 1)),
-        "CelebA GAN (durall)": (imagenet + faces, folder("durall/celeba-gan-fakes", 1, 500)),
-        "SD 2.1": (imagenet, folder("drawbench-sd/sd21", 1)),
+        "StyleGAN2 faces": (faces, source_examples(root, "faces-hard/fake", 1)),
+        "CelebA GAN (durall)": (
+            imagenet + faces,
+            source_examples(root, "durall/celeba-gan-fakes", 1, 500),
+        ),
+        "SD 2.1": (imagenet, source_examples(root, "drawbench-sd/sd21", 1)),
         "CIFAKE": (
-            folder("cifake-train.zip!train/REAL/", 0, 500),
-            folder("cifake-train.zip!train/FAKE/", 1, 500),
+            source_examples(root, "cifake-train.zip!train/REAL/", 0, 500),
+            source_examples(root, "cifake-train.zip!train/FAKE/", 1, 500),
         ),
     }
     val_reals = {os.path.realpath(i.location) for i in val}
-    from spotfake.data.sources import Item
-
     for name, path in families.items():
         fakes, twins = synth_val(path, val_reals)
         sets[f"synth {name}"] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ G = TypeVar("G", bound=Callable[..., "Generator"])
 _REGISTRY: dict[str, Callable[..., Generator]] = {}
 
 
-class Generator(nn.Module):
+class Generator(nn.Module, metaclass=ABCMeta):
     """An autoencoder on RGB in [-1, 1]; its decoder upsamples the way a generator family does.
 
     stride: input sides must be a multiple of it (the encoder's downsampling factor); callers
@@ -25,13 +26,13 @@ class Generator(nn.Module):
 
     stride: int
 
+    @abstractmethod
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The deterministic latent of x (the posterior mean for a VAE)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Pixels from a latent."""
-        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decode(self.encode(x)), x.new_zeros(())
@@ -41,9 +42,9 @@ class Generator(nn.Module):
         return self.decode(self.encode(x))
 
     @property
+    @abstractmethod
     def last_layer(self) -> torch.Tensor:
         """The output layer's weight: the adaptive GAN weight balances gradients there."""
-        raise NotImplementedError
 
 
 def register_generator(name: str) -> Callable[[G], G]:
