@@ -1,9 +1,12 @@
 """Evaluate a trained detector the way its model card reports it.
 
     .venv/bin/python benchmarks/eval_default.py [--model default] [--config configs/default.yaml]
+        [--synth NAME=OUT ...]
 
 Validation split of every training source, held-out sources, the shortcut check (format cues
 swapped between classes) and the sample images; prints Markdown tables, writes JSON with -o.
+Each --synth names a `spotfake synth make` folder: its fakes of the recipe's validation reals
+are scored against those reals (a decoder family's traces with content and format matched).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from spotfake.data.augment import gaussian_blur, jpeg_roundtrip
-from spotfake.data.sources import list_items, load_examples
-from spotfake.detect import load_detector
+from spotfake.data.sources import Item, list_items, load_examples
+from spotfake.detect import Detector, load_detector
+from spotfake.evaluate.metrics import detection_metrics
 from spotfake.evaluate.shortcuts import Transform, shortcut_conditions, shortcut_report
 from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
+from spotfake.synth.make import read_pairs
 from spotfake.train.config import load_config
 
 COLUMNS = ("n", "accuracy", "real_accuracy", "fake_accuracy", "ap", "auc")
@@ -77,11 +83,31 @@ ROBUSTNESS: dict[str, Transform] = {
 }
 
 
+def synth_families(
+    detector: Detector, families: list[str], val: list[Item], trained: set[str]
+) -> dict[str, dict[str, Any]]:
+    """Per `synth make` folder (NAME=OUT): its fakes of validation reals against those reals."""
+    reals = {os.path.realpath(i.location): i for i in val if i.label == 0}
+    rows = {}
+    for value in families:
+        name, _, out = value.partition("=")
+        pairs = [(fake, os.path.realpath(real)) for fake, real in read_pairs(out)]
+        pairs = [(fake, real) for fake, real in pairs if real in reals]
+        items = [reals[real] for _, real in pairs] + [Item(name, 1, f, "val") for f, _ in pairs]
+        examples = load_examples(items)
+        labels = np.array([e.label for e in examples])
+        metrics = detection_metrics(labels, detector.score([e.pixels for e in examples]))
+        seen = " (trained on this family)" if os.path.realpath(out) in trained else ""
+        rows[f"synth {name}{seen}"] = {"n": len(examples), **metrics}
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--config", default="configs/default.yaml")
     parser.add_argument("--examples", default="examples")
+    parser.add_argument("--synth", action="append", default=[], help="NAME=SYNTH_MAKE_OUT")
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
     started = time.time()
@@ -89,9 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config)
     root = Path(cfg.data.root)
     items = [i for s in cfg.data.sources for i in list_items(s, root, cfg.data.val_fraction)]
-    val = load_examples([i for i in items if i.split == "val"])
+    val_items = [i for i in items if i.split == "val"]
+    val = load_examples(val_items)
     val_metrics = per_source_metrics(val, evaluate_examples(detector, val))
     heldout = evaluate_heldout(detector, cfg.data, sys.stderr)
+    trained = {os.path.realpath(s.path) for s in cfg.data.synth}
+    synth = synth_families(detector, args.synth, val_items, trained)
     labels = np.array([e.label for e in val])
     conditions = shortcut_conditions(*separating_qualities(val), size=128)
     shortcuts = shortcut_report(detector.score, [e.pixels for e in val], labels, conditions)
@@ -105,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table("Validation split of the training sources", val_metrics))
     for group, metrics in heldout.items():
         print(table(f"Held out: {group}", metrics))
+    if synth:
+        print(table("Synthesised families (fakes of validation reals against them)", synth))
     print(table("Shortcut check on the validation split", shortcuts))
     print(table("Robustness on the validation split", robustness))
     print("\n### Sample images\n")
@@ -115,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "val": val_metrics,
             "heldout": heldout,
+            "synth": synth,
             "shortcuts": shortcuts,
             "robustness": robustness,
             "examples": samples,

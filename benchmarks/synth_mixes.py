@@ -25,7 +25,6 @@ stopped and started again. Prints a Markdown table and writes WORK/synth_mixes.{
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -39,6 +38,7 @@ import numpy as np
 from spotfake.data.sources import Example, Item, SourceConfig, list_items, load_examples
 from spotfake.detect import load_detector
 from spotfake.evaluate.metrics import detection_metrics
+from spotfake.synth.make import read_pairs
 from spotfake.train.config import load_config
 
 RECIPE = "configs/synth-mixes.yaml"
@@ -125,13 +125,8 @@ def train_all(
 
 def synth_val(family: Path, val_reals: set[str]) -> tuple[list[str], list[str]]:
     """(fakes, their real twins) of a synth make folder whose twins are validation reals."""
-    with open(family / "pairs.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    pairs = [
-        (str(family / r["fake"]), os.path.realpath(r["source"]))
-        for r in rows
-        if os.path.realpath(r["source"]) in val_reals
-    ]
+    pairs = [(fake, os.path.realpath(real)) for fake, real in read_pairs(family)]
+    pairs = [(fake, real) for fake, real in pairs if real in val_reals]
     return [f for f, _ in pairs], [r for _, r in pairs]
 
 

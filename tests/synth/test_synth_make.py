@@ -28,6 +28,7 @@ from spotfake.synth.make import (
     MakeResult,
     check_output,
     make_fakes,
+    read_pairs,
 )
 from spotfake.synth.reals import select_reals
 from spotfake.synth.tiling import reconstruct_array
@@ -93,6 +94,16 @@ def test_same_inputs_and_generator_give_the_same_bytes_and_pairs(
     rows = list(csv.DictReader((first / PAIRS).open()))
     assert [Path(r["real"]).name for r in rows] == [Path(r["fake"]).name for r in rows]
     assert sorted(Path(r["source"]).name for r in rows) == sorted(p.name for p in reals.iterdir())
+
+
+def test_read_pairs_gives_each_fake_file_with_its_real_source(reals: Path, tmp_path: Path) -> None:
+    result = _make(reals, tmp_path / "out")
+    pairs = read_pairs(result.out)
+    assert pairs == [(p.fake.path, p.source) for p in result.pairs]
+    assert all(Path(fake).is_file() and Path(real).parent == reals for fake, real in pairs)
+    (result.out / PAIRS).unlink()
+    with pytest.raises(FileNotFoundError, match="synth make"):
+        read_pairs(result.out)
 
 
 def test_out_reads_back_with_the_same_labels_in_every_mode(reals: Path, tmp_path: Path) -> None:

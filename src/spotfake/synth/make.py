@@ -250,6 +250,24 @@ def _write_tables(
     (root / MARKER).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
+def read_pairs(out: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """(fake location, its real's source location) for each pair of a `synth make` folder, in
+    the order of its pairs.csv; fakes below OUT come back as paths joined to OUT."""
+    folder = Path(out)
+    table = folder / PAIRS
+    if not table.is_file():
+        raise FileNotFoundError(f"{table} not found (expected a `spotfake synth make` output)")
+    with open(table, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [(_located(row["fake"], folder), row["source"]) for row in rows]
+
+
+def _located(location: str, folder: Path) -> str:
+    if is_zip_location(location) or os.path.isabs(location):
+        return location
+    return str(folder / location)
+
+
 def _inside(location: str, root: Path) -> str:
     """A path relative to OUT when it lies below it, else as it is (absolute)."""
     if is_zip_location(location):

@@ -13,7 +13,6 @@ sampling.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 import time
@@ -121,26 +120,16 @@ def _from_synth(
 
 def _pairs(source: SynthSourceConfig) -> list[tuple[str, str]]:
     """(fake location, real source location) of a `synth make` folder, a fixed subset if limited."""
-    folder = Path(source.path)
-    table = folder / "pairs.csv"
-    if not table.is_file():
-        raise FileNotFoundError(
-            f"synth source {source.name}: {table} not found (expected a `spotfake synth make` "
-            "output folder)"
-        )
-    with open(table, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    pairs = [(_located(row["fake"], folder), row["source"]) for row in rows]
+    from spotfake.synth.make import read_pairs
+
+    try:
+        pairs = read_pairs(source.path)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"synth source {source.name}: {error}") from None
     if source.limit is not None and len(pairs) > source.limit:
         keep = np.sort(np.random.default_rng(0).permutation(len(pairs))[: source.limit])
         pairs = [pairs[i] for i in keep]
     return pairs
-
-
-def _located(location: str, folder: Path) -> str:
-    if is_zip_location(location) or os.path.isabs(location):
-        return location
-    return str(folder / location)
 
 
 def _real_key(location: str) -> str:
