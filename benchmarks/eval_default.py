@@ -84,21 +84,31 @@ ROBUSTNESS: dict[str, Transform] = {
 
 
 def synth_families(
-    detector: Detector, families: list[str], val: list[Item], trained: set[str]
+    detector: Detector,
+    families: list[str],
+    val: list[Item],
+    val_scores: np.ndarray,
+    trained: set[str],
 ) -> dict[str, dict[str, Any]]:
-    """Per `synth make` folder (NAME=OUT): its fakes of validation reals against those reals."""
-    reals = {os.path.realpath(i.location): i for i in val if i.label == 0}
+    """Per `synth make` folder (NAME=OUT): its fakes of validation reals against those reals
+    (the reals' scores are the validation scores already computed; only the fakes are scored)."""
+    real_scores = {
+        os.path.realpath(i.location): score
+        for i, score in zip(val, val_scores, strict=True)
+        if i.label == 0
+    }
     rows = {}
     for value in families:
         name, _, out = value.partition("=")
         pairs = [(fake, os.path.realpath(real)) for fake, real in read_pairs(out)]
-        pairs = [(fake, real) for fake, real in pairs if real in reals]
-        items = [reals[real] for _, real in pairs] + [Item(name, 1, f, "val") for f, _ in pairs]
-        examples = load_examples(items)
-        labels = np.array([e.label for e in examples])
-        metrics = detection_metrics(labels, detector.score([e.pixels for e in examples]))
+        pairs = [(fake, real) for fake, real in pairs if real in real_scores]
+        fakes = load_examples([Item(name, 1, fake, "val") for fake, _ in pairs])
+        scores = np.concatenate(
+            [[real_scores[real] for _, real in pairs], evaluate_examples(detector, fakes)]
+        )
+        labels = np.array([0] * len(pairs) + [1] * len(fakes))
         seen = " (trained on this family)" if os.path.realpath(out) in trained else ""
-        rows[f"synth {name}{seen}"] = {"n": len(examples), **metrics}
+        rows[f"synth {name}{seen}"] = {"n": len(labels), **detection_metrics(labels, scores)}
     return rows
 
 
@@ -117,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     items = [i for s in cfg.data.sources for i in list_items(s, root, cfg.data.val_fraction)]
     val_items = [i for i in items if i.split == "val"]
     val = load_examples(val_items)
-    val_metrics = per_source_metrics(val, evaluate_examples(detector, val))
+    val_scores = evaluate_examples(detector, val)
+    val_metrics = per_source_metrics(val, val_scores)
     heldout = evaluate_heldout(detector, cfg.data, sys.stderr)
     trained = {os.path.realpath(s.path) for s in cfg.data.synth}
-    synth = synth_families(detector, args.synth, val_items, trained)
+    synth = synth_families(detector, args.synth, val_items, val_scores, trained)
     labels = np.array([e.label for e in val])
     conditions = shortcut_conditions(*separating_qualities(val), size=128)
     shortcuts = shortcut_report(detector.score, [e.pixels for e in val], labels, conditions)
