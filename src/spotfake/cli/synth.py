@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import sys
-import time
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spotfake.cli.detect import Device, is_terminal
-from spotfake.cli.progress import progress_bar
+from spotfake.cli.detect import Device
 
 if TYPE_CHECKING:
     from spotfake.records import ImageRecord
     from spotfake.synth.fidelity import Fidelity
     from spotfake.synth.spec import GeneratorSpec
+    from spotfake.synth.zoo.base import GeneratorCard
 
 ARCHITECTURES = "transposed, nearest, bilinear, pixelshuffle, ldm-vae"
 
@@ -25,14 +23,6 @@ synth_app = typer.Typer(
     help="Train generator-like autoencoders on reals and make content-matched fakes.",
     no_args_is_help=True,
 )
-
-
-class Reals(StrEnum):
-    """How make's output holds the reals."""
-
-    link = "link"
-    copy = "copy"
-    manifest = "manifest"
 
 
 DataOpt = Annotated[
@@ -146,7 +136,7 @@ def train(
         tile=tile,
         threads=threads,
     )
-    reals = _reals(data, limit)
+    reals = reals_of(data, limit)
     log = None if quiet else sys.stderr
     try:
         spec, fidelity = train_generator(
@@ -165,141 +155,104 @@ def train(
     print_table([(spec, fidelity)], sys.stdout)
 
 
-@synth_app.command("make")
-def make(
-    generator: Annotated[
-        Path, typer.Option("--generator", "-g", metavar="GEN_DIR", help="A trained generator.")
-    ],
-    data: DataOpt,
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="OUT",
-            file_okay=False,
-            help="Folder for the fakes, manifest.csv, pairs.csv, synth.json.",
-        ),
-    ],
-    limit: LimitOpt = None,
-    reals: Annotated[
-        Reals,
-        typer.Option(
-            help="Reals in OUT as links (copies where links fail), copies, or only in the manifest."
-        ),
-    ] = Reals.link,
-    val_fraction: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=0.99,
-            help="Share of pairs put in the val split (reals "
-            "without a split of their own; 0: none).",
-        ),
-    ] = 0.15,
-    tile: TileOpt = 512,
-    overlap: OverlapOpt = 32,
-    device: DeviceOpt = Device.auto,
-    threads: ThreadsOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier OUT.")] = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Pass each real at full resolution through the generator and write its fake with the same
-    size, format, mode, JPEG tables and subsampling, plus a manifest pairing each with its real.
-
-    `spotfake audit OUT`, `spotfake train` (data.train: OUT) and the other commands read OUT
-    directly. Exit status: 0 all made; 1 some reals could not be read (listed); 2 usage error.
-    """
-    from spotfake.synth.make import MakeOptions, check_output, make_fakes
-
-    spec, pick = _generator(generator, device, threads)
-    records = _reals(data, limit=None)
-    try:
-        options = MakeOptions(limit=limit, reals=reals.value, val_fraction=val_fraction)
-        check_output(output, data, overwrite)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    about = _about(generator, spec, data, tile, overlap)
-    started = time.perf_counter()
-    total = min(len(records), limit or len(records))
-    show = not quiet and is_terminal(sys.stderr)
-    with progress_bar(total, sys.stderr, enabled=show, label="synth make") as advance:
-        result = make_fakes(
-            pick(tile, overlap),
-            records,
-            output,
-            spec.display_name,
-            options,
-            about,
-            progress=lambda _: advance(),
-        )
-    for path, reason in result.failed:
-        typer.echo(f"error: {path}: {reason}", err=True)
-    if not quiet:
-        seconds = time.perf_counter() - started
-        typer.echo(
-            f"wrote {len(result.pairs)} fakes of {spec.display_name} to {output} "
-            f"({len(result.failed)} failed) in {seconds:.1f} s",
-            err=True,
-        )
-    raise typer.Exit(1 if result.failed else 0)
-
-
 @synth_app.command("report")
 def report(
-    generators: Annotated[list[Path], typer.Argument(metavar="GEN_DIR...", help="Generators.")],
+    generators: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME|GEN_DIR...", help="Generators: zoo names or folders."),
+    ],
     data: DataOpt,
     limit: Annotated[int, typer.Option(min=1, help="Held-out reals to measure.")] = 16,
     tile: TileOpt = 512,
     device: DeviceOpt = Device.auto,
     threads: ThreadsOpt = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", metavar="FILE", help="Also write every figure as JSON."),
+    ] = None,
 ) -> None:
-    """Fidelity of each generator on held-out reals (the names its training left out):
-    PSNR, bytes-per-pixel ratio at equal JPEG tables (goal 0.95-1.05), high-frequency energy
-    ratio (goal 0.9-1.1). Prints a table and writes GEN_DIR/fidelity.json.
+    """Fidelity and speed of each generator on reals it never saw: PSNR, bytes-per-pixel ratio
+    at equal JPEG tables (goal 0.95-1.05), high-frequency energy ratio (goal 0.9-1.1), images/s.
+
+    A trained decoder is measured on the names its training left out, and its GEN_DIR gets a
+    fidelity.json; pretrained generators on the first `limit` reals by name hash. Sampling
+    generators have no twins and are skipped.
     """
     import json
 
+    from spotfake.cli.synth_make import open_or_exit, run_options
     from spotfake.synth.fidelity import measure
+    from spotfake.synth.reals import hashed_order
     from spotfake.synth.spec import FIDELITY
     from spotfake.synth.train import split_reals
+    from spotfake.synth.zoo.base import PairedGenerator
 
-    readable = [r for r in _reals(data, limit=None) if r.error is None]
-    _, held, held_out = split_reals(readable, limit)
-    rows = []
-    for folder in generators:
-        spec, pick = _generator(folder, device, threads)
-        fidelity = measure(pick(tile, 32), held, held_out)
-        (folder / FIDELITY).write_text(json.dumps(fidelity.to_dict(), indent=2) + "\n")
-        rows.append((spec, fidelity))
+    readable = [r for r in reals_of(data, limit=None) if r.error is None]
+    run = run_options(device, threads, tile, 32)
+    rows: list[tuple[Any, Fidelity]] = []
+    for name in generators:
+        model = open_or_exit(name, run)
+        if not isinstance(model, PairedGenerator):
+            typer.echo(
+                f"{model.card.name}: draws from noise, no twins to compare: skipped", err=True
+            )
+            continue
+        spec = getattr(model, "spec", None)
+        if spec is not None:
+            _, held, held_out = split_reals(readable, limit)
+        else:
+            held, held_out = hashed_order(readable, limit), True
+        fidelity = measure(model.fake, held, held_out)
+        if spec is not None:
+            folder = Path(name)
+            folder = folder.parent if folder.suffix else folder
+            (folder / FIDELITY).write_text(json.dumps(fidelity.to_dict(), indent=2) + "\n")
+        rows.append((spec or model.card, fidelity))
     print_table(rows, sys.stdout)
-    raise typer.Exit(0 if all(f.images for _, f in rows) else 1)
+    if json_out is not None:
+        figures = [{"generator": _names(who)[0], **f.to_dict()} for who, f in rows]
+        json_out.write_text(json.dumps(figures, indent=2) + "\n")
+    raise typer.Exit(0 if rows and all(f.images for _, f in rows) else 1)
 
 
-def print_table(rows: list[tuple[GeneratorSpec, Fidelity]], stream: IO[str]) -> None:
-    """One line per generator: steps, speed and the fidelity figures beside their goals."""
+def _names(who: GeneratorSpec | GeneratorCard) -> tuple[str, str, str, str]:
+    """(name, kind, steps, seconds per step) of a trained spec or a pretrained card."""
+    from spotfake.synth.spec import GeneratorSpec
+
+    if isinstance(who, GeneratorSpec):
+        t = who.training
+        steps, per_step = t.get("steps_done", 0), t.get("seconds_per_step", 0)
+        return who.display_name, who.architecture, f"{steps}", f"{per_step:.2f}"
+    return who.name, "pretrained", "-", "-"
+
+
+def print_table(rows: list[tuple[Any, Fidelity]], stream: IO[str]) -> None:
+    """One line per generator (a trained spec or a pretrained card): steps, the fidelity
+    figures beside their goals, and images per second."""
     write = stream.write
     write(
-        f"{'generator':<20} {'arch':<13} {'steps':>6} {'s/step':>7} {'images':>6} "
-        f"{'PSNR':>6} {'bpp':>6} {'HF':>6} {'HF-all':>6}\n"
+        f"{'generator':<26} {'kind':<13} {'steps':>6} {'s/step':>7} {'images':>6} "
+        f"{'PSNR':>6} {'bpp':>6} {'HF':>6} {'HF-all':>6} {'img/s':>7}\n"
     )
-    for spec, f in rows:
-        t = spec.training
+    for who, f in rows:
+        name, kind, steps, per_step = _names(who)
         held = "" if f.held_out else "*"
+        speed = 1 / f.seconds_per_image if f.seconds_per_image else float("nan")
         write(
-            f"{spec.display_name:<20} {spec.architecture:<13} {t.get('steps_done', 0):>6} "
-            f"{t.get('seconds_per_step', 0):>7.2f} {f.images:>5}{held:1} {f.psnr:>6.2f} "
-            f"{f.bpp_ratio:>6.3f} {f.hf_ratio:>6.3f} {f.hf_energy_ratio:>6.3f}\n"
+            f"{name:<26} {kind:<13} {steps:>6} {per_step:>7} {f.images:>5}{held:1} "
+            f"{f.psnr:>6.2f} {f.bpp_ratio:>6.3f} {f.hf_ratio:>6.3f} {f.hf_energy_ratio:>6.3f} "
+            f"{speed:>7.2f}\n"
         )
     write(
         "goals: bpp (fake/real bytes per pixel at the real's JPEG tables) 0.95-1.05, HF "
-        "(median ring ratio of high-frequency power) 0.9-1.1; HF-all: band energy ratio\n"
+        "(median ring ratio of high-frequency power) 0.9-1.1; HF-all: band energy ratio; "
+        "img/s: decoding, generating and measuring, on this machine's threads\n"
     )
     if any(not f.held_out for _, f in rows):
         write("* measured on training images: the set was too small to hold any out\n")
 
 
-def _reals(data: str, limit: int | None) -> list[ImageRecord]:
+def reals_of(data: str, limit: int | None) -> list[ImageRecord]:
     """The real images of a dataset (see select_reals), the first `limit` by name hash."""
     from spotfake.data.manifest import open_dataset
     from spotfake.synth.reals import hashed_order, select_reals
@@ -326,46 +279,10 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
-def _generator(folder: Path, device: Device, threads: int | None) -> tuple[GeneratorSpec, Any]:
-    """The generator's spec, and a factory of its full-resolution reconstruct function."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    from spotfake.detect import pick_device
-    from spotfake.errors import SpotfakeError
-    from spotfake.synth.spec import load_generator
-    from spotfake.synth.tiling import reconstruct_array
-
-    try:
-        target = pick_device(device.value)
-        model, spec = load_generator(folder)
-    except SpotfakeError as exc:
-        raise typer.BadParameter(str(exc), param_hint="GEN_DIR / --device") from exc
-    model.to(target)
-
-    def pick(tile: int, overlap: int) -> Any:
-        return lambda pixels: reconstruct_array(model, pixels, tile, overlap, device=target)
-
-    return spec, pick
-
-
-def _about(folder: Path, spec: GeneratorSpec, data: str, tile: int, overlap: int) -> dict[str, Any]:
-    """What synth.json records about the generator and the run."""
-    from spotfake.synth.spec import weights_hash
-
-    return {
-        "architecture": spec.architecture,
-        "config": spec.config,
-        "generator_dir": str(folder),
-        "weights_hash": weights_hash(folder),
-        "training_steps": spec.training.get("steps_done"),
-        "source": data,
-        "tile": tile,
-        "overlap": overlap,
-    }
-
-
 def register(app: typer.Typer) -> None:
-    """Add `synth` (train, make, report) to the spotfake command."""
+    """Add `synth` (list, make, train, report) to the spotfake command."""
+    from spotfake.cli import synth_make
+
+    synth_app.command("list")(synth_make.list_generators)
+    synth_app.command("make")(synth_make.make)
     app.add_typer(synth_app, name="synth")

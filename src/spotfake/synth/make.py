@@ -4,7 +4,10 @@ OUT is laid out as ``OUT/<generator>/[<category>/][<split>/]{real,fake}/<name>``
 layout ``spotfake.data.layouts`` reads back with the same labels), described by
 ``OUT/manifest.csv`` (ImageRecords: reals label 0, fakes label 1, both under the generator's
 name), ``OUT/pairs.csv`` (real, fake, source: each fake beside its real twin) and
-``OUT/synth.json`` (generator, options, counts, failures). Reals are symbolic links to the
+``OUT/synth.json`` (generator, options, counts, failures). With a counterpart function, each
+real also gets a counterpart (the generator's operation done without a generator, see
+``counterparts``), stored like the twin under ``OUT/<generator>-counterpart/...{real}/``, labelled
+real, and named in pairs.csv's ``counterpart`` column. Reals are symbolic links to the
 sources by default (``reals="link"``; zip members and file systems without links get copies),
 byte copies (``"copy"``) or only referenced from the manifest (``"manifest"``: then read
 OUT through its manifest, as the folder holds fakes only).
@@ -43,6 +46,8 @@ MARKER = "synth.json"  # written first: marks a folder --overwrite may clear
 PAIRS = "pairs.csv"
 REAL_MODES = ("link", "copy", "manifest")
 Reconstruct = Callable[[np.ndarray], np.ndarray]
+Counterpart = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (real, fake) -> counterpart
+COUNTERPART_SUFFIX = "-counterpart"
 Progress = Callable[[int], None]
 
 
@@ -71,6 +76,7 @@ class Pair:
     real: ImageRecord
     fake: ImageRecord
     source: str
+    counterpart: ImageRecord | None = None
 
 
 @dataclass
@@ -101,8 +107,10 @@ def make_fakes(
     options: MakeOptions | None = None,
     about: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    counterpart: Counterpart | None = None,
 ) -> MakeResult:
-    """Write each real's fake into out (cleared first; call check_output before).
+    """Write each real's fake (and counterpart) into out (cleared first; call check_output
+    before).
 
     reals: records of real images (unreadable ones are reported as failed). name: the
     generator name of the fakes and their reals in the manifest. about: written into synth.json.
@@ -114,7 +122,8 @@ def make_fakes(
     names = _names(chosen, name, options)
     with member_reader() as read:
         for record in chosen:
-            outcome = _make_one(record, reconstruct, root, names[record.path], options, read)
+            work = (reconstruct, counterpart)
+            outcome = _make_one(record, work, root, names[record.path], options, read)
             if isinstance(outcome, str):
                 result.failed.append((record.path, outcome))
             else:
@@ -129,8 +138,9 @@ def make_fakes(
 
 def _names(
     reals: Sequence[ImageRecord], name: str, options: MakeOptions
-) -> dict[str, tuple[ImageRecord, str, str]]:
-    """Per real: its record for OUT (label, generator, split) and the real and fake file names."""
+) -> dict[str, tuple[ImageRecord, str, str, str]]:
+    """Per real: its record for OUT (label, generator, split) and the real, fake and
+    counterpart file names."""
     used: set[str] = set()
     names = {}
     for record in sorted(reals, key=lambda r: r.path):
@@ -148,7 +158,9 @@ def _names(
         used.add(f"{base}/{leaf}".lower())
         real = "/".join([*folder, leaf])
         fake = "/".join([*output_folders(name, record.category, split, fake=True), leaf])
-        names[record.path] = (labelled, real, fake)
+        twin = name + COUNTERPART_SUFFIX
+        counterpart = "/".join([*output_folders(twin, record.category, split, fake=False), leaf])
+        names[record.path] = (labelled, real, fake, counterpart)
     return names
 
 
@@ -161,32 +173,45 @@ def _suffix(location: str) -> str:
 
 def _make_one(
     record: ImageRecord,
-    reconstruct: Reconstruct,
+    work: tuple[Reconstruct, Counterpart | None],
     root: Path,
-    names: tuple[ImageRecord, str, str],
+    names: tuple[ImageRecord, str, str, str],
     options: MakeOptions,
     read: Reader,
 ) -> Pair | str:
-    """Write one fake (and place its real): the pair, or why it failed."""
+    """Write one fake and its counterpart (and place its real): the pair, or why it failed."""
     if record.error is not None:
         return record.error
-    labelled, real_name, fake_name = names
+    reconstruct, counterpart = work
+    labelled, real_name, fake_name, twin_name = names
     try:
         pixels, storage = read_source(record.path, read)
         fake = reconstruct(pixels)
         if fake.shape != pixels.shape:
             return f"the generator returned {fake.shape} for an image of {pixels.shape}"
         data = encode_like(fake, storage)
+        twin = counterpart(pixels, fake) if counterpart else None
+        if twin is not None and twin.shape != pixels.shape:
+            return f"the counterpart has shape {twin.shape}, the image {pixels.shape}"
+        twin_data = encode_like(twin, storage) if twin is not None else None
     except SpotfakeError as exc:
         return str(exc) or type(exc).__name__
-    stamp = labelled.modified or 0.0
-    target = root / fake_name
+    fake_record = _write(root / fake_name, data, labelled, GENERATED)
+    twin_record = None
+    if twin_data is not None:
+        like = replace(labelled, generator=f"{labelled.generator}{COUNTERPART_SUFFIX}")
+        twin_record = _write(root / twin_name, twin_data, like, REAL)
+    real_record = _place_real(labelled, root / real_name, options.reals, read)
+    return Pair(real_record, fake_record, record.path, twin_record)
+
+
+def _write(target: Path, data: bytes, like: ImageRecord, label: int) -> ImageRecord:
+    """Write a made file with its real's modification time; its record, labelled."""
+    stamp = like.modified or 0.0
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     os.utime(target, ns=(round(stamp * 1e9), round(stamp * 1e9)))
-    fake_record = _described(target, labelled, GENERATED)
-    real_record = _place_real(labelled, root / real_name, options.reals, read)
-    return Pair(real_record, fake_record, record.path)
+    return _described(target, like, label)
 
 
 def _described(path: Path, like: ImageRecord, label: int) -> ImageRecord:
@@ -226,15 +251,16 @@ def _write_tables(
     from spotfake.data.manifest import write_manifest
 
     root = result.out
-    records = [r for pair in result.pairs for r in (pair.real, pair.fake)]
+    records = [r for pair in result.pairs for r in (pair.real, pair.fake, pair.counterpart) if r]
     result.manifest = root / f"manifest.{options.manifest_format}"
     write_manifest(sorted(records, key=lambda r: r.path), result.manifest)
     with open(root / PAIRS, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["real", "fake", "source"])
+        writer.writerow(["real", "fake", "source", "counterpart"])
         for pair in result.pairs:
             real, fake = _inside(pair.real.path, root), _inside(pair.fake.path, root)
-            writer.writerow([real, fake, pair.source])
+            twin = _inside(pair.counterpart.path, root) if pair.counterpart else ""
+            writer.writerow([real, fake, pair.source, twin])
     summary = {
         "status": "complete",
         "generator": name,
@@ -245,6 +271,7 @@ def _write_tables(
             "val_fraction": options.val_fraction,
         },
         "pairs": len(result.pairs),
+        "counterparts": sum(pair.counterpart is not None for pair in result.pairs),
         "failed": [{"path": path, "error": reason} for path, reason in result.failed],
     }
     (root / MARKER).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -9,13 +9,21 @@ mirrors the image and is cut off again.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spotfake.synth.base import Generator
-
 _FLOOR = 1e-3  # weight at a tile's very edge: nonzero, so image borders stay covered
+
+
+class Reconstructor(Protocol):
+    """What tiling needs of a model: its stride and a reconstruction of [-1, 1] batches."""
+
+    stride: int
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
@@ -56,7 +64,7 @@ def _ramp(n: int, overlap: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def reconstruct_array(
-    model: Generator,
+    model: Reconstructor,
     pixels: np.ndarray,
     tile: int = 512,
     overlap: int = 32,
