@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 from synth_images import photo
 
 from spotfake.synth.base import Generator
-from spotfake.synth.tiling import _starts, reconstruct_array
+from spotfake.synth.tiling import layout, reconstruct_array
 
 
 class Identity(Generator):
@@ -54,12 +56,34 @@ def test_large_images_are_cut_into_stride_aligned_tiles() -> None:
     model = Identity(stride=8)
     reconstruct_array(model, photo(131, 100, 0), tile=30, overlap=8, batch=64)
     (shape,) = model.shapes  # one batch holding every tile
-    assert shape[1:] == (3, 32, 32)  # the tile rounded up to the stride
     padded = (104, 136)
-    starts = [_starts(side, 32, 24) for side in padded]
-    assert shape[0] == len(starts[0]) * len(starts[1])
-    assert all(s % 8 == 0 for axis in starts for s in axis)
-    assert all(axis[-1] + 32 == side for axis, side in zip(starts, padded, strict=True))
+    (th, tops), (tw, lefts) = (layout(side, 32, 8, 8) for side in padded)
+    assert shape == (len(tops) * len(lefts), 3, th, tw)
+    assert th % 8 == 0 and tw % 8 == 0 and max(th, tw) < 32 + 16  # the tile rounded to the stride
+    for length, starts, side in ((th, tops, padded[0]), (tw, lefts, padded[1])):
+        assert all(start % 8 == 0 for start in starts)
+        assert starts[0] == 0 and starts[-1] + length == side
+        assert all(b - a <= length - 8 for a, b in itertools.pairwise(starts))
+
+
+@pytest.mark.parametrize("size", [520, 640, 1024, 1030, 4000])
+@pytest.mark.parametrize(("tile", "overlap", "stride"), [(512, 32, 8), (256, 32, 4), (96, 0, 1)])
+def test_tiles_overlap_enough_and_cost_little_more_than_the_image(
+    size: int, tile: int, overlap: int, stride: int
+) -> None:
+    side = -(-size // stride) * stride
+    length, starts = layout(side, tile, overlap, stride)
+    assert starts[0] == 0 and starts[-1] + length == side
+    assert all(s % stride == 0 for s in starts) and length % stride == 0
+    assert all(b - a <= length - overlap for a, b in itertools.pairwise(starts))
+    assert length < tile + 2 * stride
+    old = len(range(0, side - tile, tile - overlap)) + 1  # origins every step, the last flush
+    assert len(starts) <= old and len(starts) * length <= old * (min(tile, side) + 2 * stride)
+
+
+def test_an_image_just_over_a_tile_is_not_computed_twice() -> None:
+    length, starts = layout(1024, 512, 32, 8)  # was three tiles of 512: 1.5 times the side
+    assert len(starts) * length <= 1.15 * 1024
 
 
 def test_overlaps_blend_without_steps() -> None:

@@ -28,7 +28,8 @@ class Reconstructor(Protocol):
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    # a copy: decoded images are often read-only views, which torch.from_numpy warns about
+    return torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
 def to_pixels(x: torch.Tensor) -> np.ndarray:
@@ -47,12 +48,22 @@ def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-def _starts(size: int, tile: int, step: int) -> list[int]:
-    """Tile origins covering 0..size: every `step`, the last one flush with the end."""
+def layout(size: int, tile: int, overlap: int, stride: int) -> tuple[int, list[int]]:
+    """Tile length and origins along one side: the fewest tiles of about `tile` that overlap by
+    at least `overlap`, each as short as that allows and spread evenly, so an image a little
+    over one tile costs little more than itself. Lengths and origins are multiples of the
+    stride (size must be one), the last tile is flush with the end; a tile may exceed `tile` by
+    less than two strides."""
     if size <= tile:
-        return [0]
-    starts = list(range(0, size - tile, step))
-    return [*starts, size - tile]
+        return size, [0]
+    n = -(-(size - overlap) // (tile - overlap))
+    length = -(-(size + (n - 1) * overlap) // n)
+    # a stride more than needed: rounding origins to the grid moves each by < half a stride
+    length = min(size, -(-length // stride) * stride + stride)
+    if n == 1 or length == size:
+        return size, [0]
+    step = (size - length) / (n - 1)
+    return length, [round(i * step / stride) * stride for i in range(n)]
 
 
 def _ramp(n: int, overlap: int) -> torch.Tensor:
@@ -82,12 +93,8 @@ def reconstruct_array(
     height, width = pixels.shape[:2]
     x = _pad_to(to_tensor(pixels), s)
     ph, pw = x.shape[-2:]
-    th, tw = min(tile, ph), min(tile, pw)
-    boxes = [
-        (top, left)
-        for top in _starts(ph, th, th - overlap)
-        for left in _starts(pw, tw, tw - overlap)
-    ]
+    (th, tops), (tw, lefts) = (layout(side, tile, overlap, s) for side in (ph, pw))
+    boxes = [(top, left) for top in tops for left in lefts]
     if len(boxes) == 1:  # one tile: no blending, so an identity model returns the input exactly
         return to_pixels(model.reconstruct(x.to(device))[..., :height, :width])
     weight = _ramp(th, overlap)[:, None] * _ramp(tw, overlap)[None, :]
