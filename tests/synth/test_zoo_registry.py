@@ -236,3 +236,45 @@ def test_sampling_make_is_deterministic_and_takes_count_not_data(
     assert main([*args, "--data", str(reals)]) == 2
     assert "give --count N" in capsys.readouterr().err
     assert main(["synth", "make", "-g", "test-box", "--count", "3", "-o", str(third)]) == 2
+
+
+@pytest.mark.usefixtures("stand_ins")
+def test_report_measures_pretrained_generators_and_skips_samplers(
+    capsys: Capture, reals: Path, tmp_path: Path
+) -> None:
+    figures = tmp_path / "figures.json"
+    args = ["synth", "report", "test-box", "test-noise", "--data", str(reals), "--limit", "3"]
+    assert main([*args, "--json", str(figures)]) == 0
+    captured = capsys.readouterr()
+    assert "test-noise: draws from noise" in captured.err
+    assert "test-box" in captured.out and "img/s" in captured.out
+    (figure,) = json.loads(figures.read_text())
+    assert figure["generator"] == "test-box" and figure["images"] == 3
+    assert figure["hf_energy_ratio"] < 1 and figure["psnr"] < 100  # a blur loses detail
+    assert main(["synth", "report", "test-absent", "--data", str(reals)]) == 2
+
+
+def _paired_zoo() -> list[str]:
+    return sorted(e.card.name for e in zoo.zoo_entries() if e.available and e.card.mode != "sample")
+
+
+@pytest.mark.parametrize("name", _paired_zoo())
+def test_every_available_zoo_generator_makes_fakes_stored_like_their_reals(
+    name: str, reals: Path, tmp_path: Path
+) -> None:
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        args = ["synth", "make", "-g", name, "--data", str(reals), "-o", str(out)]
+        assert main([*args, "--limit", "2", "--counterparts", "--threads", "1", "-q"]) == 0
+    records = {Path(r.path).resolve(): r for r in read_manifest(outs[0] / "manifest.csv")}
+    rows = _rows(outs[0])
+    assert len(rows) == 2
+    for row in rows:
+        real, fake = (
+            records[(outs[0] / row["real"]).resolve()],
+            records[(outs[0] / row["fake"]).resolve()],
+        )
+        for field in ("format", "mode", "width", "height", "jpeg_quality", "chroma_subsampling"):
+            assert getattr(real, field) == getattr(fake, field), field
+        for column in ("fake", "counterpart"):  # deterministic: the same bytes twice
+            assert (outs[0] / row[column]).read_bytes() == (outs[1] / row[column]).read_bytes()
