@@ -278,3 +278,29 @@ def test_every_available_zoo_generator_makes_fakes_stored_like_their_reals(
             assert getattr(real, field) == getattr(fake, field), field
         for column in ("fake", "counterpart"):  # deterministic: the same bytes twice
             assert (outs[0] / row[column]).read_bytes() == (outs[1] / row[column]).read_bytes()
+
+
+class Picky(BoxBlur):
+    """Fails on images wider than 50 px, as a network can on shapes it refuses."""
+
+    card = _card("test-picky", "reconstruct")
+
+    def fake(self, pixels: np.ndarray) -> np.ndarray:
+        if pixels.shape[1] > 50:
+            raise RuntimeError("input too wide for this network")
+        return super().fake(pixels)
+
+
+def test_a_generator_failing_on_one_real_fails_that_file_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture, reals: Path, tmp_path: Path
+) -> None:
+    zoo.zoo_entries()
+    entry = ZooEntry(Picky.card, lambda _: Picky(), lambda: None)
+    monkeypatch.setitem(zoo._ENTRIES, "test-picky", entry)
+    out = tmp_path / "out"
+    assert main(["synth", "make", "-g", "test-picky", "--data", str(reals), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "the generator failed on this image: input too wide" in err
+    failed = json.loads((out / "synth.json").read_text())["failed"]
+    made = len(_rows(out))
+    assert failed and made and len(failed) + made == 8

@@ -186,13 +186,12 @@ def _make_one(
     labelled, real_name, fake_name, twin_name = names
     try:
         pixels, storage = read_source(record.path, read)
-        fake = reconstruct(pixels)
+        fake, twin = _generate(pixels, reconstruct, counterpart)
         if fake.shape != pixels.shape:
             return f"the generator returned {fake.shape} for an image of {pixels.shape}"
-        data = encode_like(fake, storage)
-        twin = counterpart(pixels, fake) if counterpart else None
         if twin is not None and twin.shape != pixels.shape:
             return f"the counterpart has shape {twin.shape}, the image {pixels.shape}"
+        data = encode_like(fake, storage)
         twin_data = encode_like(twin, storage) if twin is not None else None
     except SpotfakeError as exc:
         return str(exc) or type(exc).__name__
@@ -203,6 +202,22 @@ def _make_one(
         twin_record = _write(root / twin_name, twin_data, like, REAL)
     real_record = _place_real(labelled, root / real_name, options.reals, read)
     return Pair(real_record, fake_record, record.path, twin_record)
+
+
+def _generate(
+    pixels: np.ndarray, reconstruct: Reconstruct, counterpart: Counterpart | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fake and the counterpart; a generator's failure on one image (out of memory, a
+    shape its network refuses) becomes that file's error, and the batch goes on."""
+    try:
+        fake = reconstruct(pixels)
+        return fake, counterpart(pixels, fake) if counterpart else None
+    except (RuntimeError, ValueError, MemoryError) as exc:
+        raise GenerationError(f"the generator failed on this image: {exc}") from exc
+
+
+class GenerationError(SpotfakeError):
+    """A generator could not make one image's fake."""
 
 
 def _write(target: Path, data: bytes, like: ImageRecord, label: int) -> ImageRecord:
