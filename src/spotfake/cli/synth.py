@@ -182,6 +182,7 @@ def report(
 
     from spotfake.cli.synth_make import open_or_exit, run_options
     from spotfake.synth.fidelity import measure
+    from spotfake.synth.generators import TrainedGenerator
     from spotfake.synth.reals import hashed_order
     from spotfake.synth.spec import FIDELITY
     from spotfake.synth.train import split_reals
@@ -197,17 +198,17 @@ def report(
                 f"{model.card.name}: draws from noise, no twins to compare: skipped", err=True
             )
             continue
-        spec = getattr(model, "spec", None)
-        if spec is not None:
+        if isinstance(model, TrainedGenerator):  # the names its training left out
             _, held, held_out = split_reals(readable, limit)
         else:
             held, held_out = hashed_order(readable, limit), True
         fidelity = measure(model.fake, held, held_out)
-        if spec is not None:
-            folder = Path(name)
-            folder = folder.parent if folder.suffix else folder
-            (folder / FIDELITY).write_text(json.dumps(fidelity.to_dict(), indent=2) + "\n")
-        rows.append((spec or model.card, fidelity))
+        if isinstance(model, TrainedGenerator):
+            text = json.dumps(fidelity.to_dict(), indent=2) + "\n"
+            (model.folder / FIDELITY).write_text(text)
+            rows.append((model.spec, fidelity))
+        else:
+            rows.append((model.card, fidelity))
     print_table(rows, sys.stdout)
     if json_out is not None:
         figures = [{"generator": _names(who)[0], **f.to_dict()} for who, f in rows]

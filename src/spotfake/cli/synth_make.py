@@ -227,17 +227,17 @@ def _about(model: AnyGenerator, data: str | None, run: RunOptions, **extra: Any)
         "overlap": run.overlap,
         **extra,
     }
-    spec = getattr(model, "spec", None)
-    if spec is not None:  # a decoder trained here: which one exactly
+    from spotfake.synth.generators import TrainedGenerator
+
+    if isinstance(model, TrainedGenerator):  # a decoder trained here: which one exactly
         from spotfake.synth.spec import weights_hash
 
-        folder = model.folder  # type: ignore[union-attr]
         about.update(
-            architecture=spec.architecture,
-            config=spec.config,
-            generator_dir=str(folder),
-            weights_hash=weights_hash(folder),
-            training_steps=spec.training.get("steps_done"),
+            architecture=model.spec.architecture,
+            config=model.spec.config,
+            generator_dir=str(model.folder),
+            weights_hash=weights_hash(model.folder),
+            training_steps=model.spec.training.get("steps_done"),
         )
     return about
 

@@ -48,7 +48,8 @@ class TrainedGenerator(PairedGenerator):
         self.model, self.spec = load_generator(folder)
         self.model.to(options.device)
         self.options = options
-        self.folder = Path(folder)
+        path = Path(folder)
+        self.folder = path.parent if path.suffix in (".safetensors", ".json") else path
         self.card = trained_card(self.spec, folder)
 
     def fake(self, pixels: np.ndarray) -> np.ndarray:
