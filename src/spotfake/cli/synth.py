@@ -50,7 +50,7 @@ ThreadsOpt = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="torch CPU threads (default: torch's; 1 is faster on a machine busy with other work).",
+        help="CPU threads (default: the library's; 1 is faster on a machine busy with other work).",
         show_default=False,
     ),
 ]

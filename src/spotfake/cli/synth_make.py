@@ -13,6 +13,7 @@ import typer
 
 from spotfake.cli.detect import Device, is_terminal
 from spotfake.cli.progress import progress_bar
+from spotfake.cli.synth import DeviceOpt, OverlapOpt, ThreadsOpt, TileOpt
 
 if TYPE_CHECKING:
     from spotfake.synth.generators import Listed
@@ -25,22 +26,6 @@ class Reals(StrEnum):
     link = "link"
     copy = "copy"
     manifest = "manifest"
-
-
-DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
-TileOpt = Annotated[
-    int,
-    typer.Option(min=16, help="Tile side for full-resolution images (then blended)."),
-]
-OverlapOpt = Annotated[int, typer.Option(min=0, help="Overlap of neighbouring tiles in px.")]
-ThreadsOpt = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        help="CPU threads (default: the library's; 1 is faster on a machine busy with other work).",
-        show_default=False,
-    ),
-]
 
 
 def list_generators(
