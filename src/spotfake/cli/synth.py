@@ -20,7 +20,8 @@ ARCHITECTURES = "transposed, nearest, bilinear, pixelshuffle, ldm-vae"
 
 synth_app = typer.Typer(
     name="synth",
-    help="Train generator-like autoencoders on reals and make content-matched fakes.",
+    help="Make content-matched training fakes: pretrained generators (list, make), or decoders "
+    "trained here (train), and their fidelity (report).",
     no_args_is_help=True,
 )
 
