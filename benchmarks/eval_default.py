@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     detector = load_detector(args.model, device="cpu")
     cfg = load_config(args.config)
     root = Path(cfg.data.root)
-    items = [i for s in cfg.data.sources for i in list_items(s, root, cfg.data.val_fraction)]
+    items = [
+        i
+        for s in cfg.data.sources
+        for i in list_items(s, root, cfg.data.val_fraction, cfg.data.split_rule)
+    ]
     val_items = [i for i in items if i.split == "val"]
     val = load_examples(val_items)
     val_scores = evaluate_examples(detector, val)

@@ -138,7 +138,9 @@ def source_examples(root: Path, path: str, label: int, limit: int | None = None)
 def test_sets(families: dict[str, Path], root: Path, val_fraction: float) -> dict[str, Any]:
     """Held-out column name -> (real examples, fake examples), decoded once."""
     cfg = load_config(RECIPE)
-    items = [i for s in cfg.data.sources for i in list_items(s, root, val_fraction)]
+    items = [
+        i for s in cfg.data.sources for i in list_items(s, root, val_fraction, cfg.data.split_rule)
+    ]
     val = [i for i in items if i.split == "val" and i.label == 0]
     by_source: dict[str, list[Any]] = {}
     for item in val:

@@ -29,7 +29,11 @@ def _held_out(per_source: int) -> list[Example]:
     cfg = load_config(REPO / "configs" / "default.yaml")
     items = []
     for source in cfg.data.sources:
-        val = [i for i in list_items(source, DATA, cfg.data.val_fraction) if i.split == "val"]
+        val = [
+            i
+            for i in list_items(source, DATA, cfg.data.val_fraction, cfg.data.split_rule)
+            if i.split == "val"
+        ]
         items += val[:per_source]
     sd21 = next(s for s in cfg.data.heldout if s.name == "sd21")
     items += list_items(sd21, DATA, 0.0)[:per_source]

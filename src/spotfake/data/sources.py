@@ -53,6 +53,7 @@ class DataConfig:
 
     root: str = "../shared/data"
     val_fraction: float = 0.15
+    split_rule: str = "group"  # group | path: what split_of hashes (see spotfake.data.groups)
     sources: list[SourceConfig] = field(default_factory=list)
     heldout: list[SourceConfig] = field(default_factory=list)
     synth: list[SynthSourceConfig] = field(default_factory=list)  # synthesised fakes (label 1)
@@ -84,8 +85,13 @@ def split_of(key: str, val_fraction: float) -> str:
     return "val" if digest / 0xFFFFFFFF < val_fraction else "train"
 
 
-def list_items(source: SourceConfig, root: Path, val_fraction: float) -> list[Item]:
-    """Every image of a source, sorted, each assigned to train or val."""
+def list_items(
+    source: SourceConfig, root: Path, val_fraction: float, rule: str = "group"
+) -> list[Item]:
+    """Every image of a source, sorted, each assigned to train or val by the split rule
+    (``spotfake.data.groups``: the file's group, or its path under the root)."""
+    from spotfake.data.groups import group_key
+
     if "!" in source.path:
         archive, prefix = source.path.split("!", 1)
         with zipfile.ZipFile(root / archive) as zf:
@@ -103,6 +109,8 @@ def list_items(source: SourceConfig, root: Path, val_fraction: float) -> list[It
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         locations = [str(p) for p in files]
         keys = [f"{source.path}/{p.name}" for p in files]
+    if rule == "group":
+        keys = [group_key(key) for key in keys]
     items = [
         Item(source.name, source.label, loc, split_of(key, val_fraction))
         for loc, key in zip(locations, keys, strict=True)

@@ -42,7 +42,10 @@ def evaluate_heldout(detector: Any, data: DataConfig, log: TextIO) -> dict[str, 
     """
     root = Path(data.root)
     val_items = [
-        i for s in data.sources for i in list_items(s, root, data.val_fraction) if i.split == "val"
+        i
+        for s in data.sources
+        for i in list_items(s, root, data.val_fraction, data.split_rule)
+        if i.split == "val"
     ]
     groups: dict[str, list[Any]] = {}
     for source in data.heldout:

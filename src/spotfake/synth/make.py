@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from spotfake.bias.debias import output_folders, source_stem
+from spotfake.data.groups import group_key
 from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
 from spotfake.data.members import Reader, member_reader
 from spotfake.data.sources import split_of
@@ -40,7 +41,7 @@ from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import probe
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.synth.encode import encode_like
-from spotfake.synth.reals import hashed_order, name_key, read_source
+from spotfake.synth.reals import hashed_order, read_source
 
 MARKER = "synth.json"  # written first: marks a folder --overwrite may clear
 PAIRS = "pairs.csv"
@@ -146,7 +147,7 @@ def _names(
     for record in sorted(reals, key=lambda r: r.path):
         split = record.split
         if split is None and options.val_fraction > 0:
-            split = split_of(name_key(record), options.val_fraction)
+            split = split_of(group_key(record.path), options.val_fraction)
         labelled = replace(record, label=REAL, generator=name, split=split)
         folder = output_folders(name, record.category, split, fake=False)
         base = "/".join(folder[:-1])

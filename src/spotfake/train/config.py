@@ -20,6 +20,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optim.monitor": ("auc", "accuracy", "ap"),
     "runtime.amp": ("off", "bf16", "fp16"),
     "data.sampling": ("balanced", "shuffle"),
+    "data.split_rule": ("group", "path"),
     "upscale_method": ("nearest", "bicubic"),
 }
 

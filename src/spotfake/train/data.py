@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -107,7 +108,7 @@ def _from_synth(
         for fake, real in _pairs(source):
             location, split = known.get(_real_key(real), (None, None))
             if split is None:
-                split = split_of(location_key(real), data.val_fraction)
+                split = split_of(_group(real, data.split_rule, location_key), data.val_fraction)
             entries.append(Entry(fake, 1, source.name, split))
             twins[fake] = location
     records = _usable(probe_entries(entries, workers=data.workers or None), log)
@@ -148,7 +149,9 @@ def _from_sources(data: DataConfig, log: TextIO | None) -> tuple[list[Sample], l
     from spotfake.data.manifest import probe_entries
 
     root = Path(data.root)
-    items = [i for s in data.sources for i in list_items(s, root, data.val_fraction)]
+    items = [
+        i for s in data.sources for i in list_items(s, root, data.val_fraction, data.split_rule)
+    ]
     entries = [Entry(i.location, i.label, i.source, i.split) for i in items]
     records = _usable(probe_entries(entries, workers=data.workers or None), log)
     samples = [(_sample(r, r.generator or ""), r.split) for r in records]
@@ -172,7 +175,15 @@ def _from_dataset(data: DataConfig, log: TextIO | None) -> tuple[list[Sample], l
         train = [sample_of(r) for r in records if r.split in (None, "train")]
         return train, [sample_of(r) for r in records if r.split == held]
     base = _base_folder(data.train)
-    keyed = [(r, split_of(_split_key(r.path, base), data.val_fraction)) for r in records]
+    keyed = [
+        (
+            r,
+            split_of(
+                _group(r.path, data.split_rule, lambda p: _split_key(p, base)), data.val_fraction
+            ),
+        )
+        for r in records
+    ]
     train = [sample_of(r) for r, split in keyed if split == "train"]
     return train, [sample_of(r) for r, split in keyed if split == "val"]
 
@@ -195,6 +206,14 @@ def _usable(records: list[ImageRecord], log: TextIO | None) -> list[ImageRecord]
         dropped = len(records) - len(keep)
         print(f"notice: {dropped} unreadable or unlabelled files left out", file=log)
     return keep
+
+
+def _group(location: str, rule: str, by_path: Callable[[str], str]) -> str:
+    """What split_of hashes for a file: its group (``spotfake.data.groups``) or, under the
+    older ``path`` rule, by_path(location)."""
+    from spotfake.data.groups import group_key
+
+    return group_key(location) if rule == "group" else by_path(location)
 
 
 def _base_folder(dataset: str) -> str:
