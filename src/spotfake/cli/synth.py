@@ -287,4 +287,5 @@ def register(app: typer.Typer) -> None:
 
     synth_app.command("list")(synth_make.list_generators)
     synth_app.command("make")(synth_make.make)
+    synth_app.command("hard-reals")(synth_make.hard_reals)
     app.add_typer(synth_app, name="synth")

@@ -294,3 +294,59 @@ def _paired(
             err=True,
         )
     raise typer.Exit(1 if result.failed else 0)
+
+
+def hard_reals(
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", metavar="REALS", help="Real images (a folder, zip, listing or manifest)."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", metavar="OUT", file_okay=False, help="Output folder."),
+    ],
+    ops: Annotated[
+        str,
+        typer.Option(
+            "--ops",
+            help="Comma-separated operations: up2, down2, updown2, updown4, lanczos-up2, blur, "
+            "sharpen, median3.",
+        ),
+    ] = "up2,down2,updown2,updown4,blur,sharpen,median3",
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="This many reals, chosen by a hash of their names."),
+    ] = None,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Share in val (reals without a split).")
+    ] = 0.15,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no log.")] = False,
+) -> None:
+    """Reals after classical processing (resampling, blur, sharpening, denoising), stored like
+    the originals and labelled real, so a detector cannot learn "processed means generated".
+
+    Writes OUT/hard-<op>/<split>/real/ and manifest.csv. Exit status: 0 all written; 1 some
+    reals could not be read or written (listed); 2 usage error.
+    """
+    from spotfake.cli.synth import reals_of
+    from spotfake.io.outdir import check_output_folder
+    from spotfake.synth.hard_reals import MARKER, make_hard_reals
+
+    operations = [op.strip() for op in ops.split(",") if op.strip()]
+    records = reals_of(data, limit=None)
+    try:
+        check_output_folder(output, MARKER, overwrite)
+        total = min(len(records), limit or len(records))
+        show = not quiet and is_terminal(sys.stderr)
+        with progress_bar(total, sys.stderr, enabled=show, label="hard reals") as advance:
+            result = make_hard_reals(records, output, operations, limit, val_fraction, advance)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for path, reason in result.failed:
+        typer.echo(f"error: {path}: {reason}", err=True)
+    if not quiet:
+        typer.echo(f"wrote {len(result.records)} hard reals to {output}", err=True)
+    raise typer.Exit(1 if result.failed else 0)
