@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from spotfake.detect import load_detector
 from spotfake.evaluate.metrics import detection_metrics
 from spotfake.records import GENERATED, REAL
 from spotfake.synth.make import read_pairs
+from spotfake.train.batch import Command, finished, run_all, train_command
 from spotfake.train.config import TrainConfig, load_config, with_absolute_paths
 
 Sets = dict[str, tuple[list[Example], list[Example]]]
@@ -76,21 +76,6 @@ def without(cfg: TrainConfig, held: list[str]) -> TrainConfig:
     return dataclasses.replace(cfg, data=data)
 
 
-def finished(run: Path) -> bool:
-    summary = run / "summary.json"
-    return summary.is_file() and json.loads(summary.read_text()).get("stopped") == "completed"
-
-
-def train_command(recipe: Path, run: Path, steps: int | None, threads: int) -> list[str]:
-    command = [sys.executable, "-m", "spotfake", "train", str(recipe), "-o", str(run)]
-    command += ["--set", f"optim.threads={threads}"]
-    if steps:
-        command += ["--set", f"optim.steps={steps}"]
-    if (run / "checkpoint.pt").is_file():
-        command += ["--resume", str(run)]
-    return command
-
-
 def train_all(
     cfg: TrainConfig,
     families: dict[str, list[str]],
@@ -99,27 +84,16 @@ def train_all(
     parallel: int,
 ) -> None:
     """Train every family's run not finished yet, `parallel` at a time."""
-    todo = [name for name in families if not finished(work / "runs" / name)]
-    threads = 1 if parallel > 1 else (os.cpu_count() or 1)
-    running: list[tuple[str, subprocess.Popen[bytes], float]] = []
-    while todo or running:
-        while todo and len(running) < parallel:
-            name = todo.pop(0)
-            run = work / "runs" / name
-            run.mkdir(parents=True, exist_ok=True)
-            recipe = run.parent / f"{name}.yaml"
-            recipe.write_text(yaml.safe_dump(without(cfg, families[name]).to_dict()))
-            log = open(work / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-            command = train_command(recipe, run, steps, threads)
-            print(f"training without {name}", file=sys.stderr)
-            running.append((name, subprocess.Popen(command, stdout=log, stderr=log), time.time()))
-        time.sleep(1)
-        for item in list(running):
-            name, process, started = item
-            if process.poll() is not None:
-                running.remove(item)
-                state = "done" if process.returncode == 0 else f"FAILED ({process.returncode})"
-                print(f"{name}: {state} in {(time.time() - started) / 60:.1f} min", file=sys.stderr)
+    recipes = work / "runs"
+    recipes.mkdir(parents=True, exist_ok=True)
+
+    def job(name: str) -> Command:
+        recipe = recipes / f"{name}.yaml"
+        recipe.write_text(yaml.safe_dump(without(cfg, families[name]).to_dict()))
+        extra = [f"optim.steps={steps}"] if steps else []
+        return lambda run, threads: train_command(recipe, run, [f"optim.threads={threads}", *extra])
+
+    run_all({name: job(name) for name in families}, work, parallel)
 
 
 def _subset(items: list[Item], limit: int | None) -> list[Item]:

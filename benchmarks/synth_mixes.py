@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from spotfake.data.sources import Example, Item, SourceConfig, list_items, load_
 from spotfake.detect import load_detector
 from spotfake.evaluate.metrics import detection_metrics
 from spotfake.synth.make import read_pairs
+from spotfake.train.batch import Command, finished, run_all, train_command
 from spotfake.train.config import load_config
 
 RECIPE = "configs/synth-mixes.yaml"
@@ -71,26 +71,17 @@ def mixes(families: dict[str, Path], npr: bool, spectral: bool) -> dict[str, dic
     return plan
 
 
-def train_command(
-    mix: dict[str, Any], families: dict[str, Path], out: Path, steps: int | None, threads: int
-) -> list[str]:
+def train_sets(mix: dict[str, Any], families: dict[str, Path], steps: int | None) -> list[str]:
+    """The --set overrides of one mix."""
     synth = [{"name": f"synth-{f}", "path": str(families[f])} for f in mix["families"]]
-    sets = [f"data.synth={json.dumps(synth)}", f"optim.threads={threads}"]
+    sets = [f"data.synth={json.dumps(synth)}"]
     if steps:
         sets.append(f"optim.steps={steps}")
     if mix.get("npr"):
         sets.append("model_config={residual: npr}")
     if mix.get("spectral"):
         sets += ["model=spectral-logreg", "model_config={}", "init=null", "augment={}"]
-    command = [sys.executable, "-m", "spotfake", "train", RECIPE, "-o", str(out)]
-    for item in sets:
-        command += ["--set", item]
-    return command
-
-
-def finished(run: Path) -> bool:
-    summary = run / "summary.json"
-    return summary.is_file() and json.loads(summary.read_text()).get("stopped") == "completed"
+    return sets
 
 
 def train_all(
@@ -101,26 +92,12 @@ def train_all(
     parallel: int,
 ) -> None:
     """Train every mix not finished yet, `parallel` at a time (one torch thread each if > 1)."""
-    todo = [name for name in plan if not finished(work / "runs" / name)]
-    threads = 1 if parallel > 1 else (os.cpu_count() or 1)
-    running: list[tuple[str, subprocess.Popen[bytes], float]] = []
-    while todo or running:
-        while todo and len(running) < parallel:
-            name = todo.pop(0)
-            run = work / "runs" / name
-            log = open(work / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-            command = train_command(plan[name], families, run, steps, threads)
-            if run.exists() and (run / "checkpoint.pt").is_file():
-                command += ["--resume", str(run)]
-            print(f"training {name}: {' '.join(command[2:])}", file=sys.stderr)
-            running.append((name, subprocess.Popen(command, stdout=log, stderr=log), time.time()))
-        time.sleep(5)
-        for item in list(running):
-            name, process, started = item
-            if process.poll() is not None:
-                running.remove(item)
-                state = "done" if process.returncode == 0 else f"FAILED ({process.returncode})"
-                print(f"{name}: {state} in {(time.time() - started) / 60:.1f} min", file=sys.stderr)
+
+    def job(name: str) -> Command:
+        sets = train_sets(plan[name], families, steps)
+        return lambda run, threads: train_command(RECIPE, run, [*sets, f"optim.threads={threads}"])
+
+    run_all({name: job(name) for name in plan}, work, parallel)
 
 
 def synth_val(family: Path, val_reals: set[str]) -> tuple[list[str], list[str]]:
