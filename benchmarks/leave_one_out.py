@@ -6,13 +6,16 @@ model on the family it never saw.
         [--steps N] [--parallel 2] [--only FAMILY ...] [--no-train] [--test-limit 300]
 
 A family is one or more of the recipe's fake sources (``data.sources`` with label 1) or
-``data.synth`` entries, by name; by default each is a family of its own. For each family the
+``data.synth`` entries, by name; by default each is a family of its own. A family may also name
+real sources made from it (a `synth make` folder's counterparts): they leave training with it and
+are not scored. For each family the
 recipe is written again without it (WORK/runs/FAMILY/recipe.yaml) and trained (runs already
 finished are reused; an interrupted one resumes). Each model is then scored on:
 
 - its held-out family: a folder family's fakes (a fixed subset of ``--test-limit``) against the
-  recipe's validation reals; a `synth make` family's fakes whose real twins are validation
-  reals, against those twins (content-matched);
+  validation reals of the test real sources (``--real-sources``; by default every real source
+  no family names); a `synth make` family's fakes whose real twins are validation reals of any
+  source, against those twins (content-matched; a fixed subset of ``--test-limit`` pairs);
 - the recipe's ``data.heldout`` sources, which no run trains on (a ``group`` of them is scored
   on its own, a source without one against the validation reals).
 
@@ -30,6 +33,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import yaml
@@ -43,23 +47,27 @@ from spotfake.train.batch import Command, finished, run_all, train_command
 from spotfake.train.config import TrainConfig, load_config, with_absolute_paths
 
 Sets = dict[str, tuple[list[Example], list[Example]]]
+T = TypeVar("T")
 
 
 def parse_families(values: list[str], cfg: TrainConfig) -> dict[str, list[str]]:
-    """Family name -> the fake sources and synth entries it holds (each alone by default)."""
+    """Family name -> the fake sources, synth entries and derived real sources it holds (each
+    fake source or synth entry alone by default). A family needs at least one fake member."""
     fakes = [s.name for s in cfg.data.sources if s.label == GENERATED]
     fakes += [s.name for s in cfg.data.synth]
+    reals = [s.name for s in cfg.data.sources if s.label == REAL]
     if not values:
         return {name: [name] for name in fakes}
     families: dict[str, list[str]] = {}
     for value in values:
         name, sep, members = value.partition("=")
         chosen = [m.strip() for m in members.split(",") if m.strip()]
-        unknown = [m for m in chosen if m not in fakes]
-        if not sep or not chosen or unknown:
+        unknown = [m for m in chosen if m not in fakes and m not in reals]
+        if not sep or unknown or not any(m in fakes for m in chosen):
             raise SystemExit(
-                f"--family {value!r}: expected NAME=SOURCE[,SOURCE...] with the recipe's fake "
-                f"sources or synth entries ({', '.join(fakes)})"
+                f"--family {value!r}: expected NAME=SOURCE[,SOURCE...] with at least one of the "
+                f"recipe's fake sources or synth entries ({', '.join(fakes)}), and optionally "
+                "real sources made from them"
             )
         families[name] = chosen
     return families
@@ -96,7 +104,7 @@ def train_all(
     run_all({name: job(name) for name in families}, work, parallel)
 
 
-def _subset(items: list[Item], limit: int | None) -> list[Item]:
+def _subset(items: list[T], limit: int | None) -> list[T]:
     """A fixed random subset (the same every run), in the original order."""
     if limit is None or len(items) <= limit:
         return items
@@ -104,38 +112,59 @@ def _subset(items: list[Item], limit: int | None) -> list[Item]:
     return [items[i] for i in keep]
 
 
-def test_sets(cfg: TrainConfig, families: dict[str, list[str]], limit: int | None) -> Sets:
+def test_real_sources(
+    cfg: TrainConfig, families: dict[str, list[str]], chosen: list[str] | None = None
+) -> list[str]:
+    """The real sources whose validation images face folder families: `chosen`, or every real
+    source that no family names (a family's counterparts are not plain reals)."""
+    reals = [s.name for s in cfg.data.sources if s.label == REAL]
+    if chosen:
+        unknown = [name for name in chosen if name not in reals]
+        if unknown:
+            raise SystemExit(f"--real-sources: not real sources of the recipe: {unknown}")
+        return chosen
+    named = {m for members in families.values() for m in members}
+    return [name for name in reals if name not in named]
+
+
+def test_sets(
+    cfg: TrainConfig,
+    families: dict[str, list[str]],
+    limit: int | None,
+    real_sources: list[str] | None = None,
+) -> Sets:
     """Column name -> (real examples, fake examples), decoded once (see the module doc)."""
     root, data = Path(cfg.data.root), cfg.data
     items = [
         i for s in data.sources for i in list_items(s, root, data.val_fraction, data.split_rule)
     ]
-    val = _subset([i for i in items if i.split == "val" and i.label == REAL], limit)
-    reals = load_examples(val)
-    by_name = {s.name: s for s in data.sources}
+    plain = set(test_real_sources(cfg, families, real_sources))
+    val = [i for i in items if i.split == "val" and i.label == REAL]
+    reals = load_examples(_subset([i for i in val if i.source in plain], limit))
+    by_name = {s.name: s for s in data.sources if s.label == GENERATED}
     synth = {s.name: s for s in data.synth}
     val_reals = {os.path.realpath(i.location) for i in val}
     sets: Sets = {}
     for family, members in families.items():
         folder = [i for m in members if m in by_name for i in list_items(by_name[m], root, 0.0)]
-        twins, fakes = _synth_val([synth[m].path for m in members if m in synth], val_reals)
+        made_by = [synth[m].path for m in members if m in synth]
+        pairs = _subset(_synth_val(made_by, val_reals), limit)
         real_side = (reals if folder else []) + load_examples(
-            [Item("twin", REAL, t, "val") for t in twins]
+            [Item("twin", REAL, twin, "val") for twin, _ in pairs]
         )
-        made = [Item(family, GENERATED, f, "val") for f in fakes]
+        made = [Item(family, GENERATED, fake, "val") for _, fake in pairs]
         sets[family] = (real_side, load_examples(_subset(folder, limit) + made))
     return sets | _heldout_sets(data.heldout, root, reals)
 
 
-def _synth_val(folders: list[str], val_reals: set[str]) -> tuple[list[str], list[str]]:
-    """(twins, fakes) of `synth make` folders whose twins are validation reals."""
-    twins, fakes = [], []
-    for folder in folders:
-        for fake, real in read_pairs(folder):
-            if os.path.realpath(real) in val_reals:
-                twins.append(real)
-                fakes.append(fake)
-    return twins, fakes
+def _synth_val(folders: list[str], val_reals: set[str]) -> list[tuple[str, str]]:
+    """(twin, fake) of `synth make` folders whose twins are validation reals."""
+    return [
+        (real, fake)
+        for folder in folders
+        for fake, real in read_pairs(folder)
+        if os.path.realpath(real) in val_reals
+    ]
 
 
 def _heldout_sets(sources: list[SourceConfig], root: Path, reals: list[Example]) -> Sets:
@@ -197,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="these families only")
     parser.add_argument("--no-train", action="store_true", help="evaluate finished runs only")
     parser.add_argument("--test-limit", type=int, default=300, help="images per test side")
+    parser.add_argument(
+        "--real-sources",
+        default="",
+        help="comma-separated real sources facing folder families (default: those no family names)",
+    )
     args = parser.parse_args(argv)
     cfg = load_config(args.recipe)
     families = parse_families(args.family, cfg)
@@ -206,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     if not args.no_train:
         train_all(cfg, families, args.work, args.steps, args.parallel)
-    sets = test_sets(cfg, families, args.test_limit)
+    chosen = [name for name in args.real_sources.split(",") if name]
+    sets = test_sets(cfg, families, args.test_limit, chosen or None)
     sizes = {name: [len(r), len(f)] for name, (r, f) in sets.items()}
     results = {}
     for family in families:
@@ -217,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"\n({(time.time() - started) / 60:.1f} min)")
     (args.work / "leave_one_out.md").write_text(text + "\n")
-    report = {"recipe": str(args.recipe), "families": families, "sizes": sizes}
+    report = {
+        "recipe": str(args.recipe),
+        "families": families,
+        "real_sources": test_real_sources(cfg, families, chosen or None),
+        "sizes": sizes,
+    }
     (args.work / "leave_one_out.json").write_text(
         json.dumps(report | {"results": results}, indent=2)
     )
