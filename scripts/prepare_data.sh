@@ -4,17 +4,19 @@
 #   data/imagen   the dcsan/imagen renders, staged from a local copy (scripts/stage_imagen.py)
 #   data/reals    links to the 1,189 shared ImageNet and face reals (what the zoo fakes are made of)
 #   data/zoo/G    `spotfake synth make -g G --counterparts` of data/reals, for each G given
-# Usage: scripts/prepare_data.sh [--imagen SRC] [--zoo G1,G2,...] [--limit N] [--threads N]
+#   data/hard     `spotfake synth hard-reals` of 500 of data/reals (seven operations), with --hard
+# Usage: scripts/prepare_data.sh [--imagen SRC] [--zoo G1,G2,...] [--limit N] [--threads N] [--hard]
 # Steps already done are skipped, so it can be run again to add generators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-imagen="" zoo="" limit="" threads=1
+imagen="" zoo="" limit="" threads=1 hard=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --imagen) imagen=$2; shift 2 ;;
     --zoo) zoo=$2; shift 2 ;;
     --limit) limit="--limit $2"; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --hard) hard=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -34,4 +36,10 @@ for g in ${zoo//,/ }; do
   .venv/bin/spotfake synth make -g "$g" --data data/reals -o "data/zoo/$g" --counterparts \
     --threads "$threads" --overwrite -q $limit || [ $? -eq 1 ]
 done
-echo "data/ ready: $(ls data/zoo | wc -l) zoo generators; imagen: $([ -d data/imagen ] && echo staged || echo absent)"
+if [ -n "$hard" ] && ! grep -qs '"complete"' data/hard/hard_reals.json; then
+  # exit status 1 only lists reals that could not be written: keep going
+  .venv/bin/spotfake synth hard-reals --data data/reals -o data/hard --limit 500 \
+    --ops up2,down2,updown2,updown4,blur,sharpen,median3 --overwrite -q \
+    || [ $? -eq 1 ]
+fi
+echo "data/ ready: $(ls data/zoo | wc -l) zoo generators; imagen: $([ -d data/imagen ] && echo staged || echo absent); hard reals: $([ -d data/hard ] && echo made || echo absent)"
