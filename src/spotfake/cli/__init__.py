@@ -13,6 +13,7 @@ import typer
 
 from spotfake import __version__
 from spotfake.cli import audit as _audit
+from spotfake.cli import calibrate as _calibrate
 from spotfake.cli import debias as _debias
 from spotfake.cli import detect as _detect
 from spotfake.cli import evaluate as _evaluate
@@ -31,7 +32,9 @@ app = typer.Typer(
 )
 
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
-SUBCOMMANDS = (_detect, _train, _index, _audit, _spectrum, _debias, _evaluate, _synth, _serve)
+SUBCOMMANDS = (
+    _detect, _train, _calibrate, _index, _audit, _spectrum, _debias, _evaluate, _synth, _serve,
+)  # fmt: skip
 for _module in SUBCOMMANDS:
     _module.register(app)
 

@@ -35,6 +35,7 @@ def fit_closed_form(
         images = [data.train_store[i] for i in range(len(data.train))]
         detector.fit_images(images, np.asarray(labels))
     metrics: dict[str, Any] = {}
+    scores: np.ndarray | None = None
     if data.val:
         scores = score_samples(detector, data.val, data.val_store, dist, workers=workers)
         metrics = group_metrics(data.val, scores)
@@ -50,4 +51,4 @@ def fit_closed_form(
     progress = {"steps": 1, "total_steps": 1, "epochs": 1.0, "stopped": "completed"}
     n = {"train": len(data.train), "val": len(data.val)}
     summary = summarise(cfg, best, progress, n)
-    return finish(cfg, out, summary, (data.val, data.val_store), log)
+    return finish(cfg, out, summary, (data.val, data.val_store), log, val_scores=scores)

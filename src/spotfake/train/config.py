@@ -65,6 +65,27 @@ class RuntimeConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """Choose the saved threshold on validation reals (``spotfake.evaluate.calibration``).
+
+    The threshold is the smallest at which at most max_real_flag of each real source's
+    validation images is called generated, so no kind of real (photos, paintings, ...) is
+    flagged more often than that.
+    """
+
+    max_real_flag: float = 0.05
+
+    def __post_init__(self) -> None:
+        value = self.max_real_flag
+        # bool is an int to Python, and YAML reads 5e-2 (no dot) as a string: refuse both.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise ValueError(
+                f"calibration.max_real_flag is {value!r}; expected a number in [0, 1), e.g. 0.05"
+            )
+        self.max_real_flag = float(value)
+
+
+@dataclass
 class TrainConfig:
     """A whole recipe: model, initial weights, data, augmentation, optimisation, runtime."""
 
@@ -78,6 +99,7 @@ class TrainConfig:
     upscale_method: str = "bicubic"
     cross_quality_p: float = 0.5
     resume: bool = False  # continue from RUN_DIR/checkpoint.pt when there is one
+    calibration: CalibrationConfig | None = None  # None: keep the detector's threshold (0.5)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -107,7 +129,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ValueError(f"{where}: unknown keys {unknown}; allowed: {sorted(known)}")
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
-        if cls is TrainConfig and key in _SECTIONS:
+        if cls is TrainConfig and key == "calibration":
+            value = None if value is None else _build(CalibrationConfig, value, f"{where}.{key}")
+        elif cls is TrainConfig and key in _SECTIONS:
             value = _build(_SECTIONS[key], value or {}, f"{where}.{key}")
         elif cls is DataConfig and key in ("sources", "heldout"):
             value = [_build(SourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]

@@ -21,7 +21,7 @@ from spotfake.train.config import TrainConfig, save_config, with_absolute_paths
 from spotfake.train.data import TrainData, load_data
 from spotfake.train.distributed import Dist, barrier, init_distributed, shutdown, wrap
 from spotfake.train.evaluation import group_metrics, score_samples
-from spotfake.train.rundir import finish, summarise
+from spotfake.train.rundir import check_calibration, finish, summarise
 from spotfake.train.sampling import DrawSampler, epoch_draws, pair_draws, steps_per_epoch
 from spotfake.train.schedule import Schedule, build_optimizer, build_schedule, set_lr
 from spotfake.train.tracking import Tracker
@@ -53,6 +53,7 @@ class TrainingRun:
     amp: Any = None  # the autocast dtype, or None (float32)
     step: int = 0
     best: dict[str, Any] = field(default_factory=dict)
+    best_scores: Any = None  # validation scores of the best weights when scored in this process
     stopped: str = "completed"
 
 
@@ -73,6 +74,7 @@ def fit(
             save_config(cfg, out)
         detector = _create(cfg)
         data = load_data(cfg.data, dist.world, log if dist.main else None)
+        check_calibration(cfg, data)
         if hasattr(detector, "fit_images"):
             from spotfake.train.closed_form import fit_closed_form
 
@@ -299,16 +301,21 @@ def _normalised(run: TrainingRun, images: Any) -> Any:
 
 def evaluate(run: TrainingRun) -> dict[str, Any]:
     """Validation metrics overall and per group (empty without validation images)."""
+    return _validate(run)[0]
+
+
+def _validate(run: TrainingRun) -> tuple[dict[str, Any], Any]:
+    """(metrics, per-image scores in data.val order); ({}, None) without validation images."""
     data = run.data
     if not data.val:
-        return {}
+        return {}, None
     scores = score_samples(run.detector, data.val, data.val_store, run.dist)
-    return group_metrics(data.val, scores)
+    return group_metrics(data.val, scores), scores
 
 
 def evaluate_and_checkpoint(run: TrainingRun) -> bool:
     """Validate, log, keep the best weights, checkpoint; False when the schedule says stop."""
-    metrics = evaluate(run)
+    metrics, scores = _validate(run)
     value = (metrics.get("overall") or {}).get(run.cfg.optim.monitor)
     go_on = run.schedule.observe(value)
     entry = {"step": run.step, "loss": run.tracker.mean_loss(), "lr": run.schedule.lr(run.step)}
@@ -319,6 +326,7 @@ def evaluate_and_checkpoint(run: TrainingRun) -> bool:
     )
     if _improves(run.best, value):
         run.best = {"step": run.step, "value": value, "val": metrics}
+        run.best_scores = scores  # what calibration reuses instead of scoring again
         if run.dist.main:
             run.detector.save(run.out / "best")
     if not go_on:
@@ -354,4 +362,5 @@ def _wrap_up(run: TrainingRun, log: TextIO) -> dict[str, Any]:
     }
     n = {"train": len(run.data.train), "val": len(run.data.val)}
     summary = summarise(run.cfg, run.best, progress, n)
-    return finish(run.cfg, run.out, summary, (run.data.val, run.data.val_store), log)
+    val = (run.data.val, run.data.val_store)
+    return finish(run.cfg, run.out, summary, val, log, val_scores=run.best_scores)
