@@ -1,10 +1,12 @@
 """Throughput of detection: decode only, Detector.predict end to end, and the CLI with startup.
 
 Run:  .venv/bin/python benchmarks/bench_detect.py [--n 200] [--model default] [--spectral]
+      [--crops N]
 
 Makes N synthetic 512x512 JPEGs (quality 90, gradients plus noise so they do not compress to
 nothing) in a temporary folder, warms each stage up, then prints images/s, batch size, thread
-counts and peak RSS. Figures depend on the machine and on what else runs on it.
+counts and peak RSS. Figures depend on the machine and on what else runs on it. --crops N
+scores N crop windows per image instead of the model's own number (multi-crop inference).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="decode threads")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--crops", type=int, default=None, help="crop windows per image (default: the model's)"
+    )
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
     return parser.parse_args(argv)
 
@@ -97,15 +102,18 @@ def bench_decode(paths: list[str]) -> Figure:
     return timed(run, len(paths), "decode (read_image)", "1 thread")
 
 
-def pick_model(name: str, device: str) -> tuple[Any, str]:
-    """The model asked for; the untrained fallback when the default is not shipped yet."""
+def pick_model(name: str, device: str, crops: int | None = None) -> tuple[Any, str]:
+    """The model asked for, with `crops` windows per image if given; a fallback if no default."""
     from spotfake.detect import embedded_models, load_detector, pick_device
     from spotfake.models.registry import create_detector
 
     if name == "default" and "default" not in embedded_models():
         note = f"no embedded default: untrained {FALLBACK_MODEL}"
-        return create_detector(FALLBACK_MODEL).to(pick_device(device)), note
-    return load_detector(name, device=device), ""
+        detector = create_detector(FALLBACK_MODEL)
+        if crops is not None:
+            detector.spec = detector.spec.with_crops(crops)
+        return detector.to(pick_device(device)), note
+    return load_detector(name, device=device, crops=crops), ""
 
 
 def bench_predict(detector: Any, paths: list[str], args: argparse.Namespace, note: str) -> Figure:
@@ -136,6 +144,8 @@ def bench_cli(folder: Path, model_file: Path | None, args: argparse.Namespace) -
     exe = shutil.which("spotfake", path=str(Path(sys.executable).parent)) or "spotfake"
     command = [exe, "detect", str(folder), "--format", "jsonl", "-q", "-o", os.devnull]
     command += ["--batch-size", str(args.batch_size), "--workers", str(args.workers)]
+    if args.crops is not None:
+        command += ["--crops", str(args.crops)]
     if model_file is not None:
         command += ["--model", str(model_file)]
     # RUSAGE_CHILDREN would report this (larger) process's peak, inherited through fork, so
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         paths = make_images(folder, args.n)
         made = time.perf_counter() - start
         figures.append(bench_decode(paths))
-        detector, note = pick_model(args.model, args.device)
+        detector, note = pick_model(args.model, args.device, args.crops)
         figures.append(bench_predict(detector, paths, args, note))
         model_file = None
         if note:  # the fallback is untrained: the CLI needs it as a file
@@ -202,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     header = {
         "images": f"{args.n} x {SIDE}x{SIDE} JPEG q90 (made in {made:.1f}s)",
         "batch size": str(args.batch_size),
+        "crops": f"{detector.spec.input.crops} per image (crop {detector.spec.input.crop})",
         "threads": f"torch {torch.get_num_threads()}, decode workers {args.workers}",
         "cpus": f"{os.cpu_count()} (1-min load average {load_before:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after)",

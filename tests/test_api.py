@@ -62,6 +62,17 @@ def test_load_from_local_path(tmp_path: Path) -> None:
         assert spotfake.load_detector(form, device="cpu").spec.architecture == "cnn-tiny"
 
 
+def test_crops_override_is_for_this_detector_only(tmp_path: Path) -> None:
+    create_detector("cnn-tiny").save(tmp_path / "tiny")
+    spec_text = (tmp_path / "tiny.json").read_text()
+    detector = spotfake.load_detector(tmp_path, device="cpu", crops=4)
+    assert detector.spec.input.crops == 4
+    assert spotfake.load_detector(tmp_path, device="cpu").spec.input.crops == 1
+    assert (tmp_path / "tiny.json").read_text() == spec_text
+    with pytest.raises(ValueError, match="crops=0 for model cnn-tiny"):
+        spotfake.load_detector(tmp_path, device="cpu", crops=0)
+
+
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ModelLoadError, match="no model 'nope'"):
         spotfake.load_detector("nope")

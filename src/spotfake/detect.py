@@ -37,13 +37,25 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
     return path
 
 
-def load_detector(name_or_path: str | Path | None = None, device: str = "auto") -> Detector:
+def load_detector(
+    name_or_path: str | Path | None = None, device: str = "auto", crops: int | None = None
+) -> Detector:
     """Load a shipped model by name (default: the embedded default) or weights from a local path.
 
     Nothing is downloaded: the weights are in the package or in the file the user names.
+    ``crops`` overrides the spec's number of crop windows per image (InputPolicy.crops) for this
+    detector only, files untouched: ValueError for a model without a crop (spectral ones).
     """
     target = pick_device(device)
-    return load_detector_file(resolve_model(name_or_path)).to(target)
+    detector = load_detector_file(resolve_model(name_or_path))
+    if crops is not None:
+        try:
+            detector.spec = detector.spec.with_crops(crops)
+        except ValueError as exc:
+            raise ValueError(
+                f"crops={crops} for model {detector.spec.display_name}: {exc}"
+            ) from exc
+    return detector.to(target)
 
 
 def pick_device(device: str = "auto") -> str:

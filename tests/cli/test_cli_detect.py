@@ -161,6 +161,7 @@ def test_empty_folder_warns_and_writes_empty_document(
         ["--threshold", "1.5"],
         ["--batch-size", "0"],
         ["--workers", "0"],
+        ["--crops", "0"],
         ["--format", "xml"],
         ["--device", "tpu"],
         ["--no-such-option"],
@@ -214,3 +215,59 @@ def test_progress_bar_only_where_it_helps(
     count: int, fmt: OutputFormat, to_terminal: bool, stderr_tty: bool, expected: bool
 ) -> None:
     assert wants_progress_bar(count, 16, fmt, to_terminal, stderr_tty) is expected
+
+
+@pytest.fixture
+def large_dir(tmp_path: Path) -> Path:
+    """Two PNGs larger than cnn-tiny's 64 px crop, so several windows are distinct."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "large"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    for name, shape in (("wide.png", (150, 200, 3)), ("tall.png", (210, 120, 3))):
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(folder / name)
+    return folder
+
+
+def test_crops_scores_windows_and_keeps_the_record_shape(
+    capsys: Capture, tiny_model: Path, large_dir: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from spotfake.detect import load_detector
+
+    _, plain, _ = _run(capsys, tiny_model, str(large_dir))
+    code, one, _ = _run(capsys, tiny_model, str(large_dir), "--crops", "1")
+    assert code == 0 and one == plain
+    code, out, err = _run(capsys, tiny_model, str(large_dir), "--crops", "4")
+    records = _jsonl(out)
+    assert code == 0 and err == ""
+    assert _names(records) == ["tall.png", "wide.png"]
+    assert all(list(record) == [*FIELDS, "evidence"] for record in records)
+    assert [list(r["evidence"]) for r in records] == [list(r["evidence"]) for r in _jsonl(plain)]
+    detector = load_detector(tiny_model, device="cpu", crops=4)
+    pixels = [np.asarray(Image.open(large_dir / name)) for name in ("tall.png", "wide.png")]
+    expected = detector.score(pixels)
+    assert [r["score"] for r in records] == pytest.approx(expected, abs=2e-6)
+    assert [r["score"] for r in records] != [r["score"] for r in _jsonl(plain)]
+
+
+def test_crops_needs_a_model_that_crops(capsys: Capture, good_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from spotfake.models.registry import create_detector
+    from spotfake.models.spectral import SpectralDetector
+
+    spectral = create_detector("spectral-logreg")
+    assert isinstance(spectral, SpectralDetector)
+    rng = np.random.default_rng(0)
+    spectral.fit(rng.random((8, spectral.n_bins)), np.array([0, 1] * 4))
+    model = spectral.save(tmp_path / "spectral")
+    code, out, err = _run(capsys, model, str(good_dir), "--crops", "4")
+    assert code == 2 and out == ""
+    assert "--crops" in err and "needs a crop size" in err
+    code, _, _ = _run(capsys, model, str(good_dir), "--crops", "1")
+    assert code == 0

@@ -76,6 +76,16 @@ ThresholdOpt = Annotated[
     ),
 ]
 BatchOpt = Annotated[int, typer.Option(min=1, help="Images per forward pass.")]
+CropsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Score N crop windows spread over each image at native resolution and combine "
+        "their logits (default: the model's, usually 1: the centre crop).",
+        show_default=False,
+    ),
+]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="Threads that decode images.")]
 RecursiveOpt = Annotated[
@@ -101,6 +111,7 @@ def detect(
     output: OutputOpt = None,
     threshold: ThresholdOpt = None,
     batch_size: BatchOpt = 16,
+    crops: CropsOpt = None,
     device: DeviceOpt = Device.auto,
     workers: WorkersOpt = 2,
     recursive: RecursiveOpt = False,
@@ -114,7 +125,7 @@ def detect(
     files = expand_arguments(paths, sys.stdin, recursive=recursive)
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
-    detector = _load(model, device)
+    detector = _load(model, device, crops)
     if provenance and not quiet:
         _print_provenance_notice()
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
@@ -191,15 +202,17 @@ def _print_provenance_notice() -> None:
         typer.echo(f"spotfake detect: {notice_text(disabled)}", err=True)
 
 
-def _load(model: str | None, device: Device) -> Detector:
-    """Load the detector; any failure is a usage error on --model (exit 2) with a plain message."""
+def _load(model: str | None, device: Device, crops: int | None = None) -> Detector:
+    """Load the detector; a failure is a usage error (exit 2) on the option that caused it."""
     from spotfake.detect import DEFAULT_MODEL, embedded_models, load_detector
 
     if model is None and DEFAULT_MODEL not in embedded_models():
         message = "no default model is shipped with this install; pass --model NAME|FILE"
         raise typer.BadParameter(message, param_hint="'--model'")
     try:
-        return load_detector(model, device=device.value)
+        return load_detector(model, device=device.value, crops=crops)
+    except ValueError as exc:  # only --crops: bad model files raise ModelLoadError
+        raise typer.BadParameter(str(exc), param_hint="'--crops'") from exc
     except DeviceError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
     except SpotfakeError as exc:

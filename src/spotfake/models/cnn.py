@@ -7,6 +7,10 @@ for backbones that need it (Swin: patch size 4), trimming each side to a multipl
 ``residual="npr"`` feeds the backbone the neighbouring-pixel residual of Tan et al. (CVPR 2024)
 instead of the pixels: the image minus its nearest-neighbour 2x down- and up-sampled copy, which
 keeps the local correlations that generators' upsampling layers leave and little of the content.
+
+With ``InputPolicy.crops`` > 1 an image is scored through several crop windows spread over it
+(models/windows.py), each preprocessed as the single crop is; their logits are aggregated
+(mean or max) before the sigmoid, so large images are seen beyond their centre.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from spotfake.models.base import Detector
 from spotfake.models.registry import register_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
+from spotfake.models.windows import crop_windows
 
 
 class CNNDetector(Detector):
@@ -80,7 +85,22 @@ class CNNDetector(Detector):
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """Upscale if asked, centre crop (resize only if the spec says so), trim: CHW float32."""
-        chw = preprocess(self.prepare(image), self.spec.input)
+        return self._trim(preprocess(self.prepare(image), self.spec.input))
+
+    def views(self, image: np.ndarray) -> list[np.ndarray]:
+        """Every CHW float32 view the spec scores: the centre crop, or the multi-crop windows.
+
+        Windows are cut from the uint8 pixels before normalising, so the cost follows the
+        number of crops, not the image size.
+        """
+        policy = self.spec.input
+        pixels = self.prepare(image)
+        if policy.resize is not None:
+            pixels = _resize_short_side(pixels, policy.resize)
+        return [self._trim(normalise(window, policy)) for window in crop_views(pixels, policy)]
+
+    def _trim(self, chw: np.ndarray) -> np.ndarray:
+        """Trim each side to a multiple of ``multiple`` (centred) for backbones that need it."""
         if self.multiple > 1:
             height = chw.shape[1] - chw.shape[1] % self.multiple
             width = chw.shape[2] - chw.shape[2] % self.multiple
@@ -93,32 +113,84 @@ class CNNDetector(Detector):
         return self.model(batch).reshape(-1)
 
     def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """sigmoid of each image's logit, aggregated over its views when the spec has crops > 1."""
         import torch
 
         out = np.empty(len(images), dtype=np.float64)
         if not len(images):
             return out
-        tensors = [self.preprocess(image) for image in images]
+        per_image = [self.views(image) for image in images]
+        counts = [len(views) for views in per_image]
         self.model.eval()
-        # Crops of one shape share a batch; images smaller than the crop go in their own.
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for index, tensor in enumerate(tensors):
-            groups.setdefault(tensor.shape, []).append(index)
         with torch.inference_mode():
-            for indices in groups.values():
-                batch = torch.from_numpy(np.stack([tensors[i] for i in indices])).to(self.device)
-                batch = batch.contiguous(memory_format=torch.channels_last)
-                probs = torch.sigmoid(self.logits(batch).float()).cpu().numpy()
-                out[indices] = probs
+            logits = self._view_logits([view for views in per_image for view in views])
+            merged = aggregate_logits(logits, counts, self.spec.input.aggregate)
+            out[:] = torch.sigmoid(merged).cpu().numpy()
         return out
+
+    def _view_logits(self, views: list[np.ndarray]) -> Any:
+        """Logits of every view in order, one forward pass per view shape (a 1-D device tensor)."""
+        import torch
+
+        # Views of one shape share a batch (all crops of all images in the common case);
+        # images smaller than the crop go in their own.
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, view in enumerate(views):
+            groups.setdefault(view.shape, []).append(index)
+        logits = torch.empty(len(views), dtype=torch.float32, device=self.device)
+        for indices in groups.values():
+            batch = torch.from_numpy(np.stack([views[i] for i in indices])).to(self.device)
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            logits[torch.tensor(indices, device=self.device)] = self.logits(batch).float()
+        return logits
+
+
+def aggregate_logits(logits: Any, counts: Sequence[int], how: str = "mean-logit") -> Any:
+    """One logit per image from the logits of its views, which lie consecutively in ``logits``.
+
+    A padded table and a row reduction keep it deterministic on GPUs too (no atomic adds);
+    with one view per image the logits pass through untouched.
+    """
+    import torch
+
+    width = max(counts)
+    if width == 1:
+        return logits
+    device = logits.device
+    owner = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts)).to(device)
+    slot = torch.cat([torch.arange(count) for count in counts]).to(device)
+    fill = float("-inf") if how == "max-logit" else 0.0
+    table = torch.full((len(counts), width), fill, dtype=logits.dtype, device=device)
+    table[owner, slot] = logits
+    if how == "max-logit":
+        return table.amax(dim=1)
+    if how == "mean-logit":
+        return table.sum(dim=1) / torch.tensor(counts, dtype=logits.dtype, device=device)
+    raise ValueError(f"unknown aggregate {how!r}")
 
 
 def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
-    """HxWx3 uint8 -> normalised 3xhxw float32 following the spec's input policy."""
+    """HxWx3 uint8 -> normalised 3xhxw float32 of the single centre crop (crops ignored)."""
     if policy.resize is not None:
         image = _resize_short_side(image, policy.resize)
     if policy.crop is not None:
         image = center_crop(image, policy.crop)
+    return normalise(image, policy)
+
+
+def crop_views(image: np.ndarray, policy: InputPolicy) -> list[np.ndarray]:
+    """The uint8 windows (views, no copies) to score: the centre crop, or the multi-crop grid."""
+    if policy.crop is None:
+        return [image]
+    if policy.crops == 1:
+        return [center_crop(image, policy.crop)]
+    size = policy.crop
+    corners = crop_windows(image.shape[0], image.shape[1], size, policy.crops)
+    return [image[top : top + size, left : left + size] for top, left in corners]
+
+
+def normalise(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
+    """HxWx3 uint8 -> 3xHxW float32 with the policy's mean and std (on the 0..255 scale)."""
     mean = np.asarray(policy.mean, dtype=np.float32) * 255.0
     std = np.asarray(policy.std, dtype=np.float32) * 255.0
     chw = (image.astype(np.float32) - mean) / std
