@@ -3,7 +3,8 @@ model on the family it never saw.
 
     .venv/bin/python benchmarks/leave_one_out.py --recipe configs/default.yaml \\
         [--family SD=sd14,sd15 --family GAN-faces=faces-stylegan2 ...] [--work runs/lofo] \\
-        [--steps N] [--parallel 2] [--only FAMILY ...] [--no-train] [--test-limit 300]
+        [--steps N] [--parallel 2] [--only FAMILY ...] [--no-train] [--test-limit 300] \\
+        [--real-sources A,B] [--crops N]
 
 A family is one or more of the recipe's fake sources (``data.sources`` with label 1) or
 ``data.synth`` entries, by name; by default each is a family of its own. A family may also name
@@ -20,8 +21,10 @@ finished are reused; an interrupted one resumes). Each model is then scored on:
   on its own, a source without one against the validation reals).
 
 AUC, and accuracy at the model's own threshold (its spec). Prints a Markdown table with the
-mean and the worst family, and writes WORK/leave_one_out.{md,json}. This is the protocol that
-judges a recipe's generalisation: never choose a recipe on a single held-out source.
+mean and the worst family, and writes WORK/leave_one_out.{md,json}; ``--crops N`` scores N
+crops per image instead of the spec's and writes WORK/leave_one_out-cropsN.{md,json}. This is
+the protocol that judges a recipe's generalisation: never choose a recipe on a single held-out
+source.
 """
 
 from __future__ import annotations
@@ -180,9 +183,10 @@ def _heldout_sets(sources: list[SourceConfig], root: Path, reals: list[Example])
     return sets
 
 
-def evaluate(model: Path, sets: Sets) -> dict[str, dict[str, float]]:
-    """AUC and accuracies at the model's own threshold, per column."""
-    detector = load_detector(str(model), device="cpu")
+def evaluate(model: Path, sets: Sets, crops: int | None = None) -> dict[str, dict[str, float]]:
+    """AUC and accuracies at the model's own threshold, per column (crops: override the
+    spec's number of crops per image)."""
+    detector = load_detector(str(model), device="cpu", crops=crops)
     threshold = detector.spec.threshold
     out = {}
     for name, (reals, fakes) in sets.items():
@@ -227,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-train", action="store_true", help="evaluate finished runs only")
     parser.add_argument("--test-limit", type=int, default=300, help="images per test side")
     parser.add_argument(
+        "--crops", type=int, default=None, help="crops per image at scoring (default: the spec's)"
+    )
+    parser.add_argument(
         "--real-sources",
         default="",
         help="comma-separated real sources facing folder families (default: those no family names)",
@@ -247,20 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     for family in families:
         model = args.work / "runs" / family / "best.safetensors"
         if model.is_file() and finished(model.parent):
-            results[family] = evaluate(model, {family: sets[family]} | _extra(sets))
+            results[family] = evaluate(model, {family: sets[family]} | _extra(sets), args.crops)
     text = markdown(results, sizes)
     print(text)
     print(f"\n({(time.time() - started) / 60:.1f} min)")
-    (args.work / "leave_one_out.md").write_text(text + "\n")
+    stem = "leave_one_out" + (f"-crops{args.crops}" if args.crops else "")
+    (args.work / f"{stem}.md").write_text(text + "\n")
     report = {
         "recipe": str(args.recipe),
         "families": families,
         "real_sources": test_real_sources(cfg, families, chosen or None),
         "sizes": sizes,
     }
-    (args.work / "leave_one_out.json").write_text(
-        json.dumps(report | {"results": results}, indent=2)
-    )
+    (args.work / f"{stem}.json").write_text(json.dumps(report | {"results": results}, indent=2))
     return 0 if len(results) == len(families) else 1
 
 
