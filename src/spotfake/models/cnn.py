@@ -273,6 +273,13 @@ def _factory(
 register_detector("cnn-efficientnet-lite0")(
     _factory("cnn-efficientnet-lite0", "tf_efficientnet_lite0", 224)
 )
+# Wider and deeper Lite variants; default crops are their ImageNet input sizes (240, 260).
+register_detector("cnn-efficientnet-lite1")(
+    _factory("cnn-efficientnet-lite1", "tf_efficientnet_lite1", 240)
+)
+register_detector("cnn-efficientnet-lite2")(
+    _factory("cnn-efficientnet-lite2", "tf_efficientnet_lite2", 260)
+)
 
 
 @register_detector("cnn-cifar-resnet")

@@ -91,7 +91,7 @@ class TrainConfig:
 
     model: str = "cnn-efficientnet-lite0"
     name: str = "model"
-    init: str | None = None  # a local .safetensors/.pth, or efficientnet-lite0-imagenet
+    init: str | None = None  # a local .safetensors/.pth, or efficientnet-lite{0,1,2}-imagenet
     model_config: dict[str, Any] = field(default_factory=dict)  # more create_detector options
     train_crop: int = 128
     eval_crop: int = 224
