@@ -165,3 +165,26 @@ def test_crops_travel_with_the_saved_spec(tmp_path: Path) -> None:
     assert loaded.spec.input.crops == 4 and loaded.spec.input.aggregate == "max-logit"
     images = _images(6)
     np.testing.assert_allclose(loaded.score(images), detector.score(images), rtol=1e-6)
+
+
+def test_many_images_are_scored_in_bounded_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """score() splits images and views into passes of at most MAX_VIEWS_PER_PASS, with the same
+    scores as one pass (a caller may hand over thousands of images at once)."""
+    from spotfake.models import cnn
+
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (80, 96, 3), dtype=np.uint8) for _ in range(11)]
+    detector = _tiny(crops=4)
+    whole = detector.score(images)
+    sizes: list[int] = []
+    original = detector.logits
+
+    def counting(batch: Any) -> Any:
+        sizes.append(int(batch.shape[0]))
+        return original(batch)
+
+    monkeypatch.setattr(cnn, "MAX_VIEWS_PER_PASS", 5)
+    monkeypatch.setattr(detector, "logits", counting)
+    chunked = detector.score(images)
+    assert max(sizes) <= 5 and sum(sizes) == 11 * 4
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
