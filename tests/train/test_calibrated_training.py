@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_sets import encoded, real_and_fake, write_recipe
+from tiny_sets import encoded, real_and_fake, torchrun_train, write_recipe
 
 from spotfake.cli import main
 from spotfake.models.base import load_detector_file
@@ -183,12 +180,7 @@ def test_torchrun_two_processes_calibrate_once(tmp_path: Path) -> None:
         optim={"steps": 2, "eval_every": 1},
     )
     run = tmp_path / "run"
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "spotfake", "train", str(recipe), "-o", str(run), "--set", "runtime.device=cpu",
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
+    done = torchrun_train(recipe, run)
     assert done.returncode == 0, done.stderr[-3000:]
     calibration = json.loads((run / "calibration.json").read_text())
     assert load_detector_file(run / "best.safetensors").spec.threshold == calibration["threshold"]

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tiny_sets import write_recipe
+from tiny_sets import torchrun_train, write_recipe
 
 
 def test_torchrun_two_processes_on_cpu(tmp_path: Path, folder: Path) -> None:
     data = {"train": str(folder), "val_fraction": 0.3}
     recipe = write_recipe(tmp_path / "r.yaml", data=data, optim={"steps": 2, "eval_every": 1})
     run = tmp_path / "run"
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "spotfake", "train", str(recipe), "-o", str(run), "--set", "runtime.device=cpu",
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
+    done = torchrun_train(recipe, run)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["processes"] == 2 and summary["steps"] == 2

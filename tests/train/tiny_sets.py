@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +44,14 @@ def write_recipe(path: Path, **recipe: Any) -> Path:
             base[key] = value
     path.write_text(yaml.safe_dump(base))
     return path
+
+
+def torchrun_train(recipe: Path, run: Path, processes: int = 2) -> subprocess.CompletedProcess[str]:
+    """`spotfake train RECIPE -o RUN` under torchrun with `processes` CPU processes."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+        str(processes), "-m", "spotfake", "train", str(recipe), "-o", str(run),
+        "--set", "runtime.device=cpu",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
