@@ -112,11 +112,15 @@ def _recipe(path: Path) -> TrainConfig:
 
 
 def _max_flag(option: float | None, cfg: TrainConfig) -> float:
-    """--max-flag (in [0, 1), as the recipe's), else calibration.max_real_flag, else 0.05."""
+    """--max-flag (checked by the recipe option's own rule), else the recipe's
+    calibration.max_real_flag, else 0.05."""
+    from spotfake.train.config import CalibrationConfig
+
     if option is not None:
-        if not 0.0 <= option < 1.0:
-            raise typer.BadParameter(f"{option} is not in [0, 1)", param_hint="'--max-flag'")
-        return option
+        try:
+            return CalibrationConfig(max_real_flag=option).max_real_flag
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--max-flag'") from exc
     return cfg.calibration.max_real_flag if cfg.calibration is not None else DEFAULT_MAX_FLAG
 
 
