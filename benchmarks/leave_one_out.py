@@ -183,17 +183,30 @@ def _heldout_sets(sources: list[SourceConfig], root: Path, reals: list[Example])
     return sets
 
 
-def evaluate(model: Path, sets: Sets, crops: int | None = None) -> dict[str, dict[str, float]]:
+def evaluate(
+    model: Path,
+    sets: Sets,
+    crops: int | None = None,
+    cache: dict[tuple[str, str], dict[str, float]] | None = None,
+) -> dict[str, dict[str, float]]:
     """AUC and accuracies at the model's own threshold, per column (crops: override the
-    spec's number of crops per image)."""
+    spec's number of crops per image). With a cache, a column already scored by a model with
+    the same weights and spec is taken from it: families that share a model (a baseline scored
+    as every family's model) score the held-out sources once."""
     detector = load_detector(str(model), device="cpu", crops=crops)
     threshold = detector.spec.threshold
+    key = f"{detector.model_hash}/{threshold}/{detector.spec.input}/{crops}"
     out = {}
     for name, (reals, fakes) in sets.items():
+        if cache is not None and (key, name) in cache:
+            out[name] = cache[key, name]
+            continue
         labels = np.array([0] * len(reals) + [1] * len(fakes))
         scores = detector.score([e.pixels for e in reals + fakes])
         metrics = detection_metrics(labels, scores, threshold)
         out[name] = {k: float(v) for k, v in metrics.items() if v is not None}
+        if cache is not None:
+            cache[key, name] = out[name]
     return out
 
 
@@ -251,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     sets = test_sets(cfg, families, args.test_limit, chosen or None)
     sizes = {name: [len(r), len(f)] for name, (r, f) in sets.items()}
     results = {}
+    cache: dict[tuple[str, str], dict[str, float]] = {}
     for family in families:
         model = args.work / "runs" / family / "best.safetensors"
         if model.is_file() and finished(model.parent):
-            results[family] = evaluate(model, {family: sets[family]} | _extra(sets), args.crops)
+            columns = {family: sets[family]} | _extra(sets)
+            results[family] = evaluate(model, columns, args.crops, cache)
     text = markdown(results, sizes)
     print(text)
     print(f"\n({(time.time() - started) / 60:.1f} min)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import pytest
 import yaml
 from PIL import Image
 
@@ -89,3 +90,37 @@ def test_each_family_is_held_out_of_its_own_run_and_scored(tmp_path: Path) -> No
     assert n_twins == n_fakes == report["sizes"]["nearest"][0]
     table = (work / "leave_one_out.md").read_text()
     assert "| nearest |" in table and "Mean AUC over held-out families" in table
+
+
+class _CountingDetector:
+    """A stand-in detector that scores by mean brightness and counts what it scores."""
+
+    def __init__(self, weights: str) -> None:
+        self.model_hash = weights
+        self.spec = type("Spec", (), {"threshold": 0.5, "input": "centre"})()
+        self.scored = 0
+
+    def score(self, images: list[np.ndarray]) -> np.ndarray:
+        self.scored += len(images)
+        return np.array([float(i.mean()) / 255 for i in images])
+
+
+def test_the_cache_scores_a_column_once_per_distinct_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _script()
+    made: list[_CountingDetector] = []
+
+    def load(path: str, **_: object) -> _CountingDetector:
+        made.append(_CountingDetector(Path(path).stem))
+        return made[-1]
+
+    monkeypatch.setattr(module, "load_detector", load)
+    example = module.Example  # the data type of a column
+    dark = [example(pixels=np.zeros((8, 8, 3), np.uint8), label=0, source="r", quality=None)]
+    bright = [example(np.full((8, 8, 3), 200, np.uint8), label=1, source="f", quality=None)]
+    sets = {"family": (dark, bright), "held out: x": (dark, bright)}
+    cache: dict = {}
+    first = module.evaluate(Path("a.safetensors"), sets, cache=cache)
+    again = module.evaluate(Path("a.safetensors"), sets, cache=cache)
+    other = module.evaluate(Path("b.safetensors"), sets, cache=cache)
+    assert first == again == other and first["family"]["auc"] == 1.0
+    assert [d.scored for d in made] == [4, 0, 4]
