@@ -4,7 +4,7 @@ model on the family it never saw.
     .venv/bin/python benchmarks/leave_one_out.py --recipe configs/default.yaml \\
         [--family SD=sd14,sd15 --family GAN-faces=faces-stylegan2 ...] [--work runs/lofo] \\
         [--steps N] [--parallel 2] [--only FAMILY ...] [--no-train] [--test-limit 300] \\
-        [--real-sources A,B] [--crops N]
+        [--real-sources A,B] [--crops N] [--set KEY=VALUE ...]
 
 A family is one or more of the recipe's fake sources (``data.sources`` with label 1) or
 ``data.synth`` entries, by name; by default each is a family of its own. A family may also name
@@ -236,6 +236,13 @@ def markdown(results: dict[str, dict[str, dict[str, float]]], sizes: dict[str, l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", type=Path, default=Path("configs/default.yaml"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe override, as in `spotfake train --set` (e.g. 'model_config={residual: npr}')",
+    )
     parser.add_argument("--family", action="append", default=[], help="NAME=SOURCE[,SOURCE]")
     parser.add_argument("--work", type=Path, default=Path("runs/leave-one-out"))
     parser.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
@@ -252,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated real sources facing folder families (default: those no family names)",
     )
     args = parser.parse_args(argv)
-    cfg = load_config(args.recipe)
+    cfg = load_config(args.recipe, args.set)
     families = parse_families(args.family, cfg)
     if args.only:
         families = {k: v for k, v in families.items() if k in args.only}
@@ -277,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.work / f"{stem}.md").write_text(text + "\n")
     report = {
         "recipe": str(args.recipe),
+        "overrides": args.set,
         "families": families,
         "real_sources": test_real_sources(cfg, families, chosen or None),
         "sizes": sizes,
