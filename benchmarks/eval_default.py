@@ -25,7 +25,8 @@ import numpy as np
 from spotfake.data.augment import gaussian_blur, jpeg_roundtrip
 from spotfake.data.sources import Item, list_items, load_examples
 from spotfake.detect import Detector, load_detector
-from spotfake.evaluate.metrics import detection_metrics
+from spotfake.evaluate.calibration import flag_rates, real_scores_by_source
+from spotfake.evaluate.metrics import detection_metrics, expected_calibration_error
 from spotfake.evaluate.shortcuts import Transform, shortcut_conditions, shortcut_report
 from spotfake.evaluate.sources import evaluate_examples, evaluate_heldout, per_source_metrics
 from spotfake.synth.make import read_pairs
@@ -89,6 +90,7 @@ def synth_families(
     val: list[Item],
     val_scores: np.ndarray,
     trained: set[str],
+    threshold: float = 0.5,
 ) -> dict[str, dict[str, Any]]:
     """Per `synth make` folder (NAME=OUT): its fakes of validation reals against those reals
     (the reals' scores are the validation scores already computed; only the fakes are scored)."""
@@ -108,7 +110,8 @@ def synth_families(
         )
         labels = np.array([0] * len(pairs) + [1] * len(fakes))
         seen = " (trained on this family)" if os.path.realpath(out) in trained else ""
-        rows[f"synth {name}{seen}"] = {"n": len(labels), **detection_metrics(labels, scores)}
+        metrics = detection_metrics(labels, scores, threshold)
+        rows[f"synth {name}{seen}"] = {"n": len(labels), **metrics}
     return rows
 
 
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     detector = load_detector(args.model, device="cpu")
+    threshold = detector.spec.threshold
     cfg = load_config(args.config)
     root = Path(cfg.data.root)
     items = [
@@ -132,21 +136,38 @@ def main(argv: list[str] | None = None) -> int:
     val_items = [i for i in items if i.split == "val"]
     val = load_examples(val_items)
     val_scores = evaluate_examples(detector, val)
-    val_metrics = per_source_metrics(val, val_scores)
-    heldout = evaluate_heldout(detector, cfg.data, sys.stderr)
+    val_metrics = per_source_metrics(val, val_scores, threshold)
+    heldout = evaluate_heldout(detector, cfg.data, sys.stderr, threshold)
     trained = {os.path.realpath(s.path) for s in cfg.data.synth}
-    synth = synth_families(detector, args.synth, val_items, val_scores, trained)
+    synth = synth_families(detector, args.synth, val_items, val_scores, trained, threshold)
     labels = np.array([e.label for e in val])
+    reals = real_scores_by_source(labels, val_scores, [e.source for e in val])
+    flags = {
+        name: {
+            "n": int(scores.size),
+            "flagged": flag_rates({name: scores}, threshold)[name],
+            "flagged_at_half": flag_rates({name: scores}, 0.5)[name],
+        }
+        for name, scores in reals.items()
+    }
+    ece = expected_calibration_error(labels, val_scores)
     conditions = shortcut_conditions(*separating_qualities(val), size=128)
-    shortcuts = shortcut_report(detector.score, [e.pixels for e in val], labels, conditions)
-    robustness = shortcut_report(detector.score, [e.pixels for e in val], labels, ROBUSTNESS)
+    pixels = [e.pixels for e in val]
+    shortcuts = shortcut_report(detector.score, pixels, labels, conditions, threshold)
+    robustness = shortcut_report(detector.score, pixels, labels, ROBUSTNESS, threshold)
     samples = {
         r.path: r.score
         for r in detector.predict(sorted(Path(args.examples).glob("*.*")))
         if not r.path.endswith(".md")
     }
-    print(f"model {detector.spec.display_name} ({detector.model_hash})")
+    print(f"model {detector.spec.display_name} ({detector.model_hash}), threshold {threshold:.6g}")
+    print("(accuracies at that threshold)")
     print(table("Validation split of the training sources", val_metrics))
+    ece_text = "n/a" if ece is None else f"{ece:.4f}"
+    print(f"\n### Validation reals flagged, per real source (ECE over the split: {ece_text})\n")
+    print("| source | reals | flagged | flagged at 0.5 |\n|---|---|---|---|")
+    for name, row in flags.items():
+        print(f"| {name} | {row['n']} | {row['flagged']:.1%} | {row['flagged_at_half']:.1%} |")
     for group, metrics in heldout.items():
         print(table(f"Held out: {group}", metrics))
     if synth:
@@ -155,11 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     print(table("Robustness on the validation split", robustness))
     print("\n### Sample images\n")
     for path, score in samples.items():
-        print(f"- {Path(path).name}: {score}")
+        if score is None:
+            print(f"- {Path(path).name}: could not be read")
+            continue
+        verdict = "generated" if score >= threshold else "real"
+        print(f"- {Path(path).name}: {score:.4f} ({verdict})")
     print(f"\n({time.time() - started:.0f} s)")
     if args.output:
         report = {
+            "model": detector.spec.display_name,
+            "model_hash": detector.model_hash,
+            "threshold": threshold,
             "val": val_metrics,
+            "real_flag_rates": flags,
+            "ece": ece,
             "heldout": heldout,
             "synth": synth,
             "shortcuts": shortcuts,

@@ -49,12 +49,14 @@ def shortcut_report(
     images: list[np.ndarray],
     labels: np.ndarray,
     conditions: dict[str, Transform],
+    threshold: float = 0.5,
 ) -> dict[str, dict[str, Any]]:
-    """Detection metrics of score() on the images under each condition."""
+    """Detection metrics of score() on the images under each condition (accuracies at
+    threshold)."""
     report = {}
     for name, transform in conditions.items():
         changed = [
             transform(image, int(label)) for image, label in zip(images, labels, strict=True)
         ]
-        report[name] = detection_metrics(labels, score(changed))
+        report[name] = detection_metrics(labels, score(changed), threshold)
     return report

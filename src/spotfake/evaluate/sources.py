@@ -20,22 +20,28 @@ def evaluate_examples(detector: Any, examples: list[Example], batch: int = 32) -
     return np.concatenate(scores) if scores else np.empty(0)
 
 
-def per_source_metrics(examples: list[Example], scores: np.ndarray) -> dict[str, Any]:
-    """Metrics overall and per source (a source against every example of the other class)."""
+def per_source_metrics(
+    examples: list[Example], scores: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Metrics overall and per source (a source against every example of the other class);
+    accuracies at threshold."""
     labels = np.array([e.label for e in examples])
     sources = np.array([e.source for e in examples])
-    out: dict[str, Any] = {"overall": detection_metrics(labels, scores)}
+    out: dict[str, Any] = {"overall": detection_metrics(labels, scores, threshold)}
     for name in sorted(set(sources)):
         mine = sources == name
         other = labels != labels[mine][0]
         keep = mine | other
-        out[name] = detection_metrics(labels[keep], scores[keep])
-        out[name]["accuracy_own"] = detection_metrics(labels[mine], scores[mine])["accuracy"]
+        out[name] = detection_metrics(labels[keep], scores[keep], threshold)
+        own = detection_metrics(labels[mine], scores[mine], threshold)
+        out[name]["accuracy_own"] = own["accuracy"]
     return out
 
 
-def evaluate_heldout(detector: Any, data: DataConfig, log: TextIO) -> dict[str, Any]:
-    """Metrics for each held-out group of sources, scored on its own.
+def evaluate_heldout(
+    detector: Any, data: DataConfig, log: TextIO, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Metrics for each held-out group of sources, scored on its own (accuracies at threshold).
 
     A group with one class only is paired with the validation images of the other class, so
     unseen fakes are measured against reals the model did not train on.
@@ -58,6 +64,6 @@ def evaluate_heldout(detector: Any, data: DataConfig, log: TextIO) -> dict[str, 
             items += [i for i in val_items if i.label not in labels]
         examples = load_examples(items)
         scores = evaluate_examples(detector, examples)
-        results[group] = per_source_metrics(examples, scores)
+        results[group] = per_source_metrics(examples, scores, threshold)
         print(f"held-out {group}: {results[group]['overall']}", file=log, flush=True)
     return results
