@@ -1,7 +1,8 @@
 """The shipped default model on images it never trained on (../shared/data, skipped if absent).
 
-The validation split is decided by a hash of each file name (spotfake.data.sources.split_of), so
-these images were held out of training; SD 2.1 was held out as a whole.
+Its recipe (configs/default.yaml) splits every source by group (spotfake.data.groups): these are
+the validation images of the recipe's sources that ../shared holds (the others are made by
+scripts/prepare_data.sh). Stable Diffusion 2.1 was held out whole.
 """
 
 from __future__ import annotations
@@ -12,37 +13,35 @@ import numpy as np
 import pytest
 
 import spotfake
-from spotfake.data.sources import Example, list_items, load_examples
+from spotfake.data.sources import Example, Item, SourceConfig, list_items, load_examples
 from spotfake.evaluate.metrics import detection_metrics
 from spotfake.evaluate.shortcuts import shortcut_conditions, shortcut_report
-from spotfake.train.config import load_config
+from spotfake.train.config import TrainConfig
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+AUC_FLOOR = 0.95  # measured 0.975 (20 validation images per shared source, 20 SD 2.1)
+
 pytestmark = pytest.mark.skipif(
     not DATA.is_dir(),
     reason=f"shared data not found at {DATA} (put ../shared/data beside the repo)",
 )
 
 
-def _held_out(per_source: int) -> list[Example]:
-    cfg = load_config(REPO / "configs" / "default.yaml")
-    items = []
-    for source in cfg.data.sources:
-        val = [
-            i
-            for i in list_items(source, DATA, cfg.data.val_fraction, cfg.data.split_rule)
-            if i.split == "val"
-        ]
-        items += val[:per_source]
-    sd21 = next(s for s in cfg.data.heldout if s.name == "sd21")
-    items += list_items(sd21, DATA, 0.0)[:per_source]
-    return load_examples(items)
+def _validation(source: SourceConfig, recipe: TrainConfig) -> list[Item]:
+    items = list_items(source, DATA, recipe.data.val_fraction, recipe.data.split_rule)
+    return [i for i in items if i.split == "val"]
 
 
 @pytest.fixture(scope="module")
-def examples() -> list[Example]:
-    return _held_out(per_source=20)
+def examples(
+    default_recipe: TrainConfig, default_shared_sources: list[SourceConfig]
+) -> list[Example]:
+    """20 validation images of each shared source, and 20 SD 2.1 images."""
+    items = [i for s in default_shared_sources for i in _validation(s, default_recipe)[:20]]
+    sd21 = next(s for s in default_recipe.data.heldout if s.name == "sd21")
+    sd21 = SourceConfig(sd21.name, sd21.path.removeprefix("shared/"), sd21.label)
+    return load_examples(items + list_items(sd21, DATA, 0.0)[:20])
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +52,31 @@ def detector() -> spotfake.Detector:
 def test_separates_held_out_images(detector: spotfake.Detector, examples: list[Example]) -> None:
     labels = np.array([e.label for e in examples])
     metrics = detection_metrics(labels, detector.score([e.pixels for e in examples]))
-    assert metrics["auc"] >= 0.95, metrics
-    assert metrics["real_accuracy"] >= 0.85 and metrics["fake_accuracy"] >= 0.85, metrics
+    assert metrics["auc"] >= AUC_FLOOR, metrics
+
+
+def test_flags_at_most_its_share_of_each_real_sources_validation_images(
+    detector: spotfake.Detector,
+    default_recipe: TrainConfig,
+    default_shared_sources: list[SourceConfig],
+) -> None:
+    """The threshold in the spec was calibrated on these images: at most max_real_flag of each
+    real source flagged (one image of slack for arithmetic that differs across machines)."""
+    assert default_recipe.calibration is not None
+    allowed = default_recipe.calibration.max_real_flag
+    threshold = detector.spec.threshold
+    for source in (s for s in default_shared_sources if s.label == 0):
+        reals = load_examples(_validation(source, default_recipe))
+        flagged = float((detector.score([e.pixels for e in reals]) >= threshold).mean())
+        assert flagged <= allowed + 1 / len(reals), (source.name, flagged, threshold)
 
 
 def test_does_not_read_jpeg_quality(detector: spotfake.Detector, examples: list[Example]) -> None:
     """Re-encoding the reals at the fakes' quality (75) must not turn them into fakes."""
     labels = np.array([e.label for e in examples])
     conditions = shortcut_conditions(real_q=96, fake_q=75, size=128)
-    report = shortcut_report(detector.score, [e.pixels for e in examples], labels, conditions)
+    pixels = [e.pixels for e in examples]
+    report = shortcut_report(detector.score, pixels, labels, conditions, detector.spec.threshold)
     swapped = report["reals re-encoded at q75 (the fakes' quality)"]
-    assert swapped["auc"] >= 0.93 and swapped["real_accuracy"] >= 0.8, report
+    assert swapped["auc"] >= report["as stored"]["auc"] - 0.03, report
+    assert swapped["real_accuracy"] >= report["as stored"]["real_accuracy"] - 0.05, report

@@ -11,7 +11,7 @@ from PIL import Image
 
 from spotfake.data.groups import group_key
 from spotfake.data.sources import DataConfig, SourceConfig, list_items
-from spotfake.train.config import load_config
+from spotfake.train.config import TrainConfig
 from spotfake.train.data import list_samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,19 +70,20 @@ def test_a_dataset_without_splits_is_split_by_group(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
-def test_the_default_sources_split_by_group_leave_no_group_on_both_sides() -> None:
-    cfg = load_config(REPO / "configs" / "default.yaml")
-    sources = cfg.data.sources
+def test_the_default_sources_split_by_group_leave_no_group_on_both_sides(
+    default_recipe: TrainConfig, default_shared_sources: list[SourceConfig]
+) -> None:
+    assert default_recipe.data.split_rule == "group"
     grouped = [
         (group_key(i.location), i.split)
-        for s in sources
-        for i in list_items(s, DATA, cfg.data.val_fraction, "group")
+        for s in default_shared_sources
+        for i in list_items(s, DATA, default_recipe.data.val_fraction, "group")
     ]
-    assert not _straddling(grouped)
+    assert len(grouped) > 3000 and not _straddling(grouped)
     by_path = [
         (group_key(i.location), i.split)
-        for s in sources
-        for i in list_items(s, DATA, cfg.data.val_fraction, "path")
+        for s in default_shared_sources
+        for i in list_items(s, DATA, default_recipe.data.val_fraction, "path")
     ]
-    # the rule the shipped model was trained with: DrawBench's sd14/sd15 twins on both sides
+    # the older rule (the first default model's) sends DrawBench's sd14/sd15 twins to both sides
     assert len(_straddling(by_path)) > 10

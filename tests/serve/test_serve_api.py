@@ -71,7 +71,9 @@ def test_default_model_scores_the_examples_as_the_python_api(
         assert record["score"] == pytest.approx(prediction.score, abs=2e-6)
         assert record["label"] == prediction.label
         assert record["evidence"] == prediction.evidence
-    assert body["records"][0]["label"] == "generated"  # as the model card says (0.660)
+    threshold = default_detector.spec.threshold
+    for record in body["records"]:  # no provenance mark in these files: the score decides
+        assert record["label"] == ("generated" if record["score"] >= threshold else "real")
 
 
 def test_a_bad_file_among_good_ones_gets_its_own_error(client: TestClient) -> None:

@@ -91,8 +91,13 @@ def save_screenshot(
 
 
 def test_page_gives_the_verdict_of_an_example(
-    browser: Any, server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    browser: Any,
+    server_url: str,
+    default_detector: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    (expected,) = default_detector.predict([str(EXAMPLES / "sd15-sample.png")])
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     outside: list[str] = []
     problems: list[str] = []
@@ -121,12 +126,14 @@ def test_page_gives_the_verdict_of_an_example(
     done = page.locator("#results li[data-state='done']")
     assert done.locator("h3").inner_text() == "sd15-sample.png"
     verdict = done.locator("[data-testid='verdict']").inner_text()
-    assert verdict.startswith("Generated") and "score 0.66" in verdict  # the model card's 0.660
+    assert verdict.startswith(expected.label.capitalize())  # what the Python API says
+    assert f"score {expected.score:.2f} (threshold {expected.threshold:.2f})" in verdict
     assert done.locator("figure.spectrum svg path.img").count() == 1
     failed = page.locator("#results li[data-state='failed']")
     assert "not an image format spotfake can read" in failed.inner_text()
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')")
-    assert "1 generated" in page.locator("#status").inner_text()
+    generated = int(expected.label == "generated")
+    assert f"{generated} generated, {1 - generated} real" in page.locator("#status").inner_text()
     save_screenshot(page, "serve-page.png", tmp_path, capsys)
     assert outside == [] and problems == []
     page.close()

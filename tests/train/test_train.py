@@ -163,6 +163,13 @@ def test_shipped_recipes_load(name: str) -> None:
 
 
 def test_default_recipe_is_the_shipped_models() -> None:
-    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "default.yaml")
-    assert cfg.model == "cnn-efficientnet-lite0" and cfg.cross_quality_p > 0
-    assert cfg.augment.blur_p > 0 and cfg.optim.steps == 1500
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs" / "default.yaml")
+    spec = json.loads((repo / "src" / "spotfake" / "weights" / "default.json").read_text())
+    assert cfg.model == spec["architecture"] == "cnn-efficientnet-lite0"
+    assert cfg.cross_quality_p > 0 and cfg.augment.blur_p > 0
+    training = spec["training"]
+    assert training["recipe"] == cfg.name and training["steps"] == cfg.optim.steps
+    assert set(training["sources"]) == {s.name for s in cfg.data.sources}
+    # the shipped threshold is the one calibrated at the end of that training
+    assert cfg.calibration is not None and spec["threshold"] == training["calibration"]["threshold"]
