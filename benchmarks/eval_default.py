@@ -142,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     synth = synth_families(detector, args.synth, val_items, val_scores, trained, threshold)
     labels = np.array([e.label for e in val])
     reals = real_scores_by_source(labels, val_scores, [e.source for e in val])
+    at_threshold, at_half = flag_rates(reals, threshold), flag_rates(reals, 0.5)
     flags = {
         name: {
             "n": int(scores.size),
-            "flagged": flag_rates({name: scores}, threshold)[name],
-            "flagged_at_half": flag_rates({name: scores}, 0.5)[name],
+            "flagged": at_threshold[name],
+            "flagged_at_half": at_half[name],
         }
         for name, scores in reals.items()
     }
