@@ -66,6 +66,19 @@ def test_one_crop_scores_exactly_as_before() -> None:
     assert [len(detector.views(image)) for image in images] == [1] * len(images)
 
 
+def test_min_side_gates_the_windows_by_the_shorter_side() -> None:
+    detector = _tiny(crops=4)
+    detector.spec = detector.spec.with_crops(4, min_side=150)
+    images = _images()  # shorter sides 150, 64, 130, 64, 40, 150
+    assert [len(detector.views(image)) for image in images] == [4, 1, 1, 1, 1, 4]
+    small = [images[1], images[2]]
+    np.testing.assert_array_equal(detector.score(small), _single_crop_scores(detector, small))
+    large = [images[0]]
+    gated = detector.score(large)
+    detector.spec = detector.spec.with_crops(4)  # the same weights, windows on every image
+    np.testing.assert_array_equal(gated, detector.score(large))
+
+
 @pytest.mark.parametrize("crops", [4, 5, 9])
 def test_mean_logit_is_the_mean_of_each_window_scored_alone(crops: int) -> None:
     detector = _tiny()

@@ -63,11 +63,24 @@ def test_with_crops_copies() -> None:
         {"crops": True},
         {"crops": 4, "crop": None},
         {"aggregate": "median"},
+        {"crops": 4, "crops_min_side": -1},
+        {"crops": 4, "crops_min_side": 7.5},
     ],
 )
 def test_bad_policies_are_refused(policy: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         InputPolicy(**policy)  # type: ignore[arg-type]
+
+
+def test_min_side_round_trips_and_stays_quiet_at_zero(tmp_path: Path) -> None:
+    gated = DetectorSpec("cnn-tiny", input=InputPolicy(crop=64, crops=4, crops_min_side=128))
+    assert json.loads(gated.to_json())["input"]["crops_min_side"] == 128
+    assert DetectorSpec.from_dict(json.loads(gated.to_json())).input.crops_min_side == 128
+    plain = DetectorSpec("cnn-tiny", input=InputPolicy(crop=64, crops=4))
+    assert "crops_min_side" not in json.loads(plain.to_json())["input"]
+    # with_crops without a side applies the windows to every image
+    assert gated.with_crops(9).input.crops_min_side == 0
+    assert gated.with_crops(9, min_side=300).input.crops_min_side == 300
 
 
 def test_whole_image_policy_keeps_one_view() -> None:

@@ -103,6 +103,24 @@ def test_calibrate_command_on_the_trained_model(
     assert (out / "best.safetensors").read_bytes() == (run / "best.safetensors").read_bytes()
 
 
+def test_calibrate_command_for_other_crop_windows(trained: tuple[Path, str], tmp_path: Path) -> None:
+    """--crops calibrates the model as it will score (four windows on these 48 px images) and
+    writes that input policy into the new spec."""
+    run, _ = trained
+    out = tmp_path / "windows"
+    args = ["calibrate", str(run / "best.safetensors"), "-r", str(run / "config.yaml")]
+    assert main([*args, "--crops", "4", "--crops-min-side", "48", "-o", str(out)]) == 0
+    copy = load_detector_file(out / "best.safetensors")
+    assert (copy.spec.input.crops, copy.spec.input.crops_min_side) == (4, 48)
+    _, val = list_samples(load_config(run / "config.yaml").data)
+    reals = [s for s in val if s.label == 0]
+    scores = copy.score([_pixels(s.location) for s in reals])
+    assert all(len(copy.views(_pixels(s.location))) == 4 for s in reals)
+    for name in REAL_SOURCES:
+        mine = np.array([s.group == name for s in reals])
+        assert (scores[mine] >= copy.spec.threshold).mean() <= TARGET
+
+
 def test_calibrate_command_usage_errors(
     trained: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,6 +129,7 @@ def test_calibrate_command_usage_errors(
     assert main(["calibrate", best, "--recipe", recipe, "--max-flag", "1.5"]) == 2
     assert main(["calibrate", best]) == 2  # --recipe is required
     assert main(["calibrate", str(run / "nothing.safetensors"), "--recipe", recipe]) == 2
+    assert main(["calibrate", best, "--recipe", recipe, "--crops-min-side", "64"]) == 2
     assert main(["calibrate", best, "--recipe", recipe, "-o", str(run)]) == 2  # itself
     assert "MODEL itself" in " ".join(capsys.readouterr().err.replace("│", " ").split())
 

@@ -54,6 +54,19 @@ def test_train_writes_a_loadable_run(tmp_path: Path, folder: Path) -> None:
     assert load_config(run / "config.yaml").data.root == str(folder)
 
 
+def test_recipe_inference_windows_reach_the_spec(
+    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    recipe = _sources_recipe(tmp_path, folder, eval_crops=4, eval_crops_min_side=48)
+    assert main(["train", str(recipe), "-o", str(run)]) == 0
+    policy = load_detector_file(run / "best.safetensors").spec.input
+    assert (policy.crop, policy.crops, policy.crops_min_side) == (40, 4, 48)
+    lonely = _sources_recipe(tmp_path, folder, eval_crops_min_side=48)  # without eval_crops
+    assert main(["train", str(lonely), "-o", str(tmp_path / "lonely")]) == 2
+    assert "eval_crops >= 2" in capsys.readouterr().err
+
+
 def test_best_checkpoint_scores_like_the_trained_model(tmp_path: Path, folder: Path) -> None:
     """Evaluated only at the last step, best = last = the model the checkpoint holds."""
     run = tmp_path / "run"
@@ -173,3 +186,9 @@ def test_default_recipe_is_the_shipped_models() -> None:
     assert set(training["sources"]) == {s.name for s in cfg.data.sources}
     # the shipped threshold is the one calibrated at the end of that training
     assert cfg.calibration is not None and spec["threshold"] == training["calibration"]["threshold"]
+    # and it scores through the recipe's inference windows
+    policy = spec["input"]
+    assert policy["crop"] == cfg.eval_crop
+    assert (policy.get("crops", 1), policy.get("crops_min_side", 0)) == (
+        cfg.eval_crops, cfg.eval_crops_min_side
+    )

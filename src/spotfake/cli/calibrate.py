@@ -67,6 +67,26 @@ OutputOpt = Annotated[
         show_default=False,
     ),
 ]
+CropsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Score N crop windows per image (InputPolicy.crops) and write that into the "
+        "calibrated spec (default: the model's own).",
+        show_default=False,
+    ),
+]
+MinSideOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        metavar="PX",
+        help="With --crops: use the windows only on images whose shorter side is at least PX; "
+        "smaller ones get the centre crop (default 0: every image).",
+        show_default=False,
+    ),
+]
 BatchOpt = Annotated[int, typer.Option(min=1, help="Images per forward pass.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
 
@@ -78,19 +98,24 @@ def calibrate(
     output: OutputOpt = None,
     batch_size: BatchOpt = 32,
     device: DeviceOpt = Device.auto,
+    crops: CropsOpt = None,
+    crops_min_side: MinSideOpt = None,
 ) -> None:
     """Choose MODEL's threshold so at most --max-flag of each kind of real is flagged.
 
     Scores the recipe's validation images (the split training used), then prints each real
     source's flag rate at 0.5 and at the new threshold, the fake recall and the ECE. With -o
     OUT_DIR, writes OUT_DIR/NAME.safetensors (the same weights), NAME.json (the spec with the
-    new threshold) and calibration.json. Exit status: 0 done; 2 usage error.
+    new threshold) and calibration.json. --crops N [--crops-min-side PX] calibrates the model
+    for N crop windows per image instead of its own input policy, and writes that policy into
+    the new spec. Exit status: 0 done; 2 usage error.
     """
     from spotfake.evaluate.calibration import calibrate as choose
 
     cfg = _recipe(recipe)
     rate = _max_flag(max_flag, cfg)
     weights, detector = _load_model(model, device)
+    _set_windows(detector, crops, crops_min_side)
     if output is not None and (output / weights.name).resolve() == weights.resolve():
         raise typer.BadParameter(f"{output} holds MODEL itself: choose another folder",
                                  param_hint="'-o'")  # fmt: skip
@@ -134,6 +159,18 @@ def _load_model(model: str, device: Device) -> tuple[Path, Detector]:
         raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
     except SpotfakeError as exc:
         raise typer.BadParameter(str(exc), param_hint="MODEL") from exc
+
+
+def _set_windows(detector: Detector, crops: int | None, min_side: int | None) -> None:
+    """Apply --crops / --crops-min-side to the detector's spec (usage errors where they cannot)."""
+    if crops is None:
+        if min_side is not None:
+            raise typer.BadParameter("needs --crops", param_hint="'--crops-min-side'")
+        return
+    try:
+        detector.spec = detector.spec.with_crops(crops, min_side or 0)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--crops'") from exc
 
 
 def _score_validation(

@@ -193,7 +193,7 @@ def crop_views(image: np.ndarray, policy: InputPolicy) -> list[np.ndarray]:
     """The uint8 windows (views, no copies) to score: the centre crop, or the multi-crop grid."""
     if policy.crop is None:
         return [image]
-    if policy.crops == 1:
+    if policy.crops == 1 or min(image.shape[:2]) < policy.crops_min_side:
         return [center_crop(image, policy.crop)]
     size = policy.crop
     corners = crop_windows(image.shape[0], image.shape[1], size, policy.crops)

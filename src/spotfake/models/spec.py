@@ -12,7 +12,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 AGGREGATES = ("mean-logit", "max-logit")
 # Written to the spec JSON only when they differ from these defaults, so the spec of a model
 # without multi-crop stays as it was before the fields existed (and older readers still load it).
-_QUIET_DEFAULTS = {"crops": 1, "aggregate": "mean-logit"}
+_QUIET_DEFAULTS = {"crops": 1, "aggregate": "mean-logit", "crops_min_side": 0}
 
 
 @dataclass
@@ -27,6 +27,9 @@ class InputPolicy:
     beyond their centre; see spotfake.models.windows for the rule. Needs a crop size.
     aggregate: how the windows' logits become one ("mean-logit" or "max-logit"); the score is
     the sigmoid of that logit.
+    crops_min_side: the windows are used only on images whose shorter side is at least this
+    many pixels (after any upscale or resize); smaller images get the centre crop alone. 0: on
+    every image. Large images gain most from more windows, and small ones keep their speed.
     """
 
     crop: int | None = 224
@@ -35,12 +38,16 @@ class InputPolicy:
     std: tuple[float, float, float] = IMAGENET_STD
     crops: int = 1
     aggregate: str = "mean-logit"
+    crops_min_side: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.crops, bool) or not isinstance(self.crops, int) or self.crops < 1:
             raise ValueError(f"crops must be an integer >= 1, not {self.crops!r}")
         if self.crops > 1 and self.crop is None:
             raise ValueError("crops > 1 needs a crop size: without one the whole image is one view")
+        side = self.crops_min_side
+        if isinstance(side, bool) or not isinstance(side, int) or side < 0:
+            raise ValueError(f"crops_min_side must be an integer >= 0, not {side!r}")
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {list(AGGREGATES)}, not {self.aggregate!r}")
 
@@ -68,9 +75,10 @@ class DetectorSpec:
                 del data["input"][key]
         return json.dumps(data, indent=2, sort_keys=True)
 
-    def with_crops(self, crops: int) -> DetectorSpec:
-        """A copy that scores `crops` windows per image; ValueError where that cannot apply."""
-        return replace(self, input=replace(self.input, crops=crops))
+    def with_crops(self, crops: int, min_side: int = 0) -> DetectorSpec:
+        """A copy that scores `crops` windows per image whose shorter side is at least
+        `min_side` (0: every image); ValueError where that cannot apply."""
+        return replace(self, input=replace(self.input, crops=crops, crops_min_side=min_side))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorSpec:

@@ -95,6 +95,10 @@ class TrainConfig:
     model_config: dict[str, Any] = field(default_factory=dict)  # more create_detector options
     train_crop: int = 128
     eval_crop: int = 224
+    # Inference windows saved in the spec (InputPolicy.crops, crops_min_side); validation and
+    # calibration score through them too. 1: the centre crop alone.
+    eval_crops: int = 1
+    eval_crops_min_side: int = 0
     upscale: int = 1  # enlarge every image by this integer factor, in training and inference
     upscale_method: str = "bicubic"
     cross_quality_p: float = 0.5
