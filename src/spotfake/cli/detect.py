@@ -82,7 +82,8 @@ CropsOpt = Annotated[
         min=1,
         metavar="N",
         help="Score N crop windows spread over each image at native resolution and combine "
-        "their logits (default: the model's, usually 1: the centre crop).",
+        "their logits, on every image (default: the model's policy, which may keep windows for "
+        "large images only).",
         show_default=False,
     ),
 ]
