@@ -84,3 +84,28 @@ def test_rand_augment_is_reproducible_from_its_seed() -> None:
     np.testing.assert_array_equal(first, rand_augment(image, 2, 15, seed=4))
     outputs = {rand_augment(image, 2, 15, seed=s).tobytes() for s in range(6)}
     assert len(outputs) > 1
+
+
+def test_noise_has_the_asked_spread_and_leaves_other_recipes_unchanged() -> None:
+    from spotfake.data.augment import gaussian_noise
+
+    flat = np.full((128, 128, 3), 128, np.uint8)
+    noisy = gaussian_noise(flat, 4.0, np.random.default_rng(0))
+    assert noisy.dtype == np.uint8 and abs(float(noisy.astype(float).std()) - 4.0) < 0.2
+    np.testing.assert_array_equal(gaussian_noise(flat, 0.0, np.random.default_rng(0)), flat)
+    only_noise = AugmentConfig(blur_p=0.0, jpeg_p=0.0, flip_p=0.0, noise_p=1.0, noise_sigma=(3, 3))
+    assert not np.array_equal(augment(flat, only_noise, np.random.default_rng(0)), flat)
+    # noise off draws nothing: blur, JPEG and flip use the random stream they always used
+    image = _image()
+    plain = AugmentConfig(blur_p=0.5, jpeg_p=0.5, flip_p=0.5)
+    for seed in range(6):
+        ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = image
+        if theirs.random() < 0.5:
+            expected = gaussian_blur(expected, float(theirs.uniform(*plain.blur_sigma)))
+        if theirs.random() < 0.5:
+            expected = jpeg_roundtrip(expected, int(theirs.integers(30, 101)))
+        if theirs.random() < 0.5:
+            expected = expected[:, ::-1]
+        np.testing.assert_array_equal(augment(image, plain, ours), expected)
+        assert ours.random() == theirs.random()

@@ -20,6 +20,8 @@ class AugmentConfig:
     flip_p: float = 0.5
     resize_p: float = 0.0
     resize_scale: tuple[float, float] = (0.5, 2.0)
+    noise_p: float = 0.0  # additive Gaussian noise, as a sensor adds it, before any JPEG
+    noise_sigma: tuple[float, float] = (1.0, 5.0)  # its standard deviation, on the 0-255 scale
     translate: int = 0  # reflect-pad the view by this many pixels, then crop (tiny images)
     randaugment_n: int = 0  # torchvision RandAugment operations per view (0: off)
     randaugment_m: int = 9  # and their magnitude (0..30)
@@ -40,6 +42,14 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return image
     return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius=sigma)))
+
+
+def gaussian_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Add zero-mean Gaussian noise of standard deviation sigma (0-255 scale), clip to uint8."""
+    if sigma <= 0:
+        return image
+    noisy = image.astype(np.float32) + rng.normal(0.0, sigma, image.shape).astype(np.float32)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,9 +81,12 @@ def random_rescale(
 
 
 def augment(image: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """Blur then JPEG, each with its probability, then a horizontal flip."""
+    """Blur, noise, then JPEG, each with its probability, then a horizontal flip."""
     if rng.random() < cfg.blur_p:
         image = gaussian_blur(image, float(rng.uniform(*cfg.blur_sigma)))
+    # Drawn only when enabled, so recipes without noise see the random stream they always saw.
+    if cfg.noise_p > 0 and rng.random() < cfg.noise_p:
+        image = gaussian_noise(image, float(rng.uniform(*cfg.noise_sigma)), rng)
     if rng.random() < cfg.jpeg_p:
         low, high = cfg.jpeg_quality
         image = jpeg_roundtrip(image, int(rng.integers(low, high + 1)))

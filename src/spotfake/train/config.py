@@ -120,7 +120,7 @@ _SECTIONS: dict[str, type] = {
     "optim": OptimConfig,
     "runtime": RuntimeConfig,
 }
-_TUPLES = {"blur_sigma", "jpeg_quality", "resize_scale", "betas"}
+_TUPLES = {"blur_sigma", "noise_sigma", "jpeg_quality", "resize_scale", "betas"}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
