@@ -103,7 +103,9 @@ def test_calibrate_command_on_the_trained_model(
     assert (out / "best.safetensors").read_bytes() == (run / "best.safetensors").read_bytes()
 
 
-def test_calibrate_command_for_other_crop_windows(trained: tuple[Path, str], tmp_path: Path) -> None:
+def test_calibrate_command_for_other_crop_windows(
+    trained: tuple[Path, str], tmp_path: Path
+) -> None:
     """--crops calibrates the model as it will score (four windows on these 48 px images) and
     writes that input policy into the new spec."""
     run, _ = trained

@@ -190,5 +190,6 @@ def test_default_recipe_is_the_shipped_models() -> None:
     policy = spec["input"]
     assert policy["crop"] == cfg.eval_crop
     assert (policy.get("crops", 1), policy.get("crops_min_side", 0)) == (
-        cfg.eval_crops, cfg.eval_crops_min_side
+        cfg.eval_crops,
+        cfg.eval_crops_min_side,
     )
