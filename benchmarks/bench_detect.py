@@ -182,6 +182,18 @@ def print_table(figures: list[Figure], header: dict[str, str]) -> None:
     print("\nRSS MiB: peak of this process so far (cumulative), or the CLI process's own peak.")
 
 
+def describe_windows(policy: Any, side: int) -> str:
+    """How many windows the policy scores, and how many the benchmark's images get."""
+    text = f"{policy.crops} per image (crop {policy.crop})"
+    if policy.crops > 1 and policy.crops_min_side:
+        used = policy.crops if side >= policy.crops_min_side else 1
+        text = (
+            f"{policy.crops} on images of shorter side >= {policy.crops_min_side} px, else "
+            f"the centre crop (crop {policy.crop}): {used} on these {side} px images"
+        )
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     """Generate images, time each stage, print the figures."""
     import torch
@@ -212,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     header = {
         "images": f"{args.n} x {SIDE}x{SIDE} JPEG q90 (made in {made:.1f}s)",
         "batch size": str(args.batch_size),
-        "crops": f"{detector.spec.input.crops} per image (crop {detector.spec.input.crop})",
+        "crops": describe_windows(detector.spec.input, SIDE),
         "threads": f"torch {torch.get_num_threads()}, decode workers {args.workers}",
         "cpus": f"{os.cpu_count()} (1-min load average {load_before:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after)",
