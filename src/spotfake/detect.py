@@ -38,19 +38,23 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
 
 
 def load_detector(
-    name_or_path: str | Path | None = None, device: str = "auto", crops: int | None = None
+    name_or_path: str | Path | None = None,
+    device: str = "auto",
+    crops: int | None = None,
+    crops_min_side: int = 0,
 ) -> Detector:
     """Load a shipped model by name (default: the embedded default) or weights from a local path.
 
     Nothing is downloaded: the weights are in the package or in the file the user names.
     ``crops`` overrides the spec's number of crop windows per image (InputPolicy.crops) for this
-    detector only, files untouched: ValueError for a model without a crop (spectral ones).
+    detector only, files untouched, on images whose shorter side is at least ``crops_min_side``
+    (0: every image): ValueError for a model without a crop (spectral ones).
     """
     target = pick_device(device)
     detector = load_detector_file(resolve_model(name_or_path))
     if crops is not None:
         try:
-            detector.spec = detector.spec.with_crops(crops)
+            detector.spec = detector.spec.with_crops(crops, crops_min_side)
         except ValueError as exc:
             raise ValueError(
                 f"crops={crops} for model {detector.spec.display_name}: {exc}"

@@ -114,8 +114,9 @@ def calibrate(
 
     cfg = _recipe(recipe)
     rate = _max_flag(max_flag, cfg)
-    weights, detector = _load_model(model, device)
-    _set_windows(detector, crops, crops_min_side)
+    if crops is None and crops_min_side is not None:
+        raise typer.BadParameter("needs --crops", param_hint="'--crops-min-side'")
+    weights, detector = _load_model(model, device, crops, crops_min_side or 0)
     if output is not None and (output / weights.name).resolve() == weights.resolve():
         raise typer.BadParameter(f"{output} holds MODEL itself: choose another folder",
                                  param_hint="'-o'")  # fmt: skip
@@ -149,27 +150,21 @@ def _max_flag(option: float | None, cfg: TrainConfig) -> float:
     return cfg.calibration.max_real_flag if cfg.calibration is not None else DEFAULT_MAX_FLAG
 
 
-def _load_model(model: str, device: Device) -> tuple[Path, Detector]:
-    """The model's weights file and the loaded detector; failures are usage errors."""
+def _load_model(
+    model: str, device: Device, crops: int | None = None, min_side: int = 0
+) -> tuple[Path, Detector]:
+    """The model's weights file and the loaded detector (with --crops applied to its spec);
+    failures are usage errors."""
     from spotfake.detect import load_detector, resolve_model
 
     try:
-        return resolve_model(model), load_detector(model, device=device.value)
+        detector = load_detector(model, device=device.value, crops=crops, crops_min_side=min_side)
+        return resolve_model(model), detector
     except DeviceError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
     except SpotfakeError as exc:
         raise typer.BadParameter(str(exc), param_hint="MODEL") from exc
-
-
-def _set_windows(detector: Detector, crops: int | None, min_side: int | None) -> None:
-    """Apply --crops / --crops-min-side to the detector's spec (usage errors where they cannot)."""
-    if crops is None:
-        if min_side is not None:
-            raise typer.BadParameter("needs --crops", param_hint="'--crops-min-side'")
-        return
-    try:
-        detector.spec = detector.spec.with_crops(crops, min_side or 0)
-    except ValueError as exc:
+    except ValueError as exc:  # only the crop override: bad model files raise ModelLoadError
         raise typer.BadParameter(str(exc), param_hint="'--crops'") from exc
 
 

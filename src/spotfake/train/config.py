@@ -109,6 +109,12 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
+    def __post_init__(self) -> None:
+        if self.eval_crops < 1 or self.eval_crops_min_side < 0:
+            raise ValueError("eval_crops must be >= 1 and eval_crops_min_side >= 0")
+        if self.eval_crops_min_side and self.eval_crops < 2:
+            raise ValueError("eval_crops_min_side applies only with eval_crops >= 2")
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self)))
         return data

@@ -116,9 +116,7 @@ def _create(cfg: TrainConfig) -> Any:
             raise ValueError(f"{cfg.model} takes no upscale option") from None
         detector = create_detector(cfg.model, **cfg.model_config)
     detector.spec.name = cfg.name
-    if cfg.eval_crops != 1 or cfg.eval_crops_min_side:
-        if cfg.eval_crops < 2:
-            raise ValueError("eval_crops_min_side applies only with eval_crops >= 2")
+    if cfg.eval_crops > 1:  # the recipe's inference windows (checked by TrainConfig)
         detector.spec = detector.spec.with_crops(cfg.eval_crops, cfg.eval_crops_min_side)
     if cfg.init:
         from spotfake.models.pretrained import load_init_weights
