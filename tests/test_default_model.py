@@ -22,10 +22,13 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 AUC_FLOOR = 0.95  # measured 0.975 (20 validation images per shared source, 20 SD 2.1)
 
-pytestmark = pytest.mark.skipif(
-    not DATA.is_dir(),
-    reason=f"shared data not found at {DATA} (put ../shared/data beside the repo)",
-)
+pytestmark = [
+    pytest.mark.slow,  # about 90 s: scores a few hundred shared images with the default model
+    pytest.mark.skipif(
+        not DATA.is_dir(),
+        reason=f"shared data not found at {DATA} (put ../shared/data beside the repo)",
+    ),
+]
 
 
 def _validation(source: SourceConfig, recipe: TrainConfig) -> list[Item]:

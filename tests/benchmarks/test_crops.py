@@ -45,6 +45,7 @@ def _images(folder: Path, shapes: list[tuple[int, int]], seed: int, upsample: bo
         image.save(folder / f"{seed}-{i:02d}.png")
 
 
+@pytest.mark.slow
 def test_a_row_per_format_and_crops_and_one_crop_is_the_plain_detector(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

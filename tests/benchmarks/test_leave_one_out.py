@@ -46,6 +46,7 @@ def _halved(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pixels[::2, ::2].repeat(2, 0).repeat(2, 1)[:h, :w])
 
 
+@pytest.mark.slow
 def test_each_family_is_held_out_of_its_own_run_and_scored(tmp_path: Path) -> None:
     data = tmp_path / "data"
     _images(data / "real", 30, 0, None)

@@ -118,3 +118,15 @@ def test_missing_and_unsupported_datasets(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(ValueError, match="not a folder"):
         discover(tmp_path / "x.txt")
+
+
+def test_zip_locations_split_at_the_first_zip_suffix() -> None:
+    from spotfake.data.layouts import is_zip_location, split_zip_location
+
+    assert split_zip_location("a/set.zip!train/x.png") == ("a/set.zip", "train/x.png")
+    assert split_zip_location("my!dir/Set.ZIP!x!/1.jpg") == ("my!dir/Set.ZIP", "x!/1.jpg")
+    assert split_zip_location("set.zip!") == ("set.zip", "")
+    for plain in ("shots!/a.png", "a!b.jpg", "set.zip", "notzip!x.png"):
+        assert not is_zip_location(plain)
+        with pytest.raises(ValueError, match="not an archive"):
+            split_zip_location(plain)

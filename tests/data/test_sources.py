@@ -47,6 +47,21 @@ def test_zip_members_and_folders(tmp_path: Path) -> None:
     assert all(e.pixels.shape == (16, 16, 3) for e in examples)
 
 
+def test_a_bang_in_a_folder_or_file_name_is_no_zip_member(tmp_path: Path) -> None:
+    """Only "archive.zip!member" names a member; "shots!/a!b.jpg" is a plain file."""
+    folder = tmp_path / "shots!" / "in!side.zip.d"
+    folder.mkdir(parents=True)
+    (folder / "a!b.jpg").write_bytes(_jpeg(1, quality=70))
+    with zipfile.ZipFile(tmp_path / "shots!" / "more.ZIP", "w") as zf:
+        zf.writestr("x!/1.jpg", _jpeg(2, quality=90))
+    plain = SourceConfig(name="plain", path="shots!/in!side.zip.d", label=0)
+    zipped = SourceConfig(name="zipped", path="shots!/more.ZIP!x!/", label=1)
+    items = list_items(plain, tmp_path, 0.0) + list_items(zipped, tmp_path, 0.0)
+    assert [Path(i.location).name for i in items[:1]] == ["a!b.jpg"]
+    assert items[1].location == f"{tmp_path}/shots!/more.ZIP!x!/1.jpg"
+    assert [e.quality for e in load_examples(items)] == [70, 90]
+
+
 def test_pixel_store_lazy_and_in_memory_agree(tmp_path: Path) -> None:
     from spotfake.data.dataset import PixelStore, Sample, read_pixels
 

@@ -16,15 +16,46 @@ from spotfake.evaluate.metrics import (
 )
 
 
-def test_metrics_match_sklearn() -> None:
+def _pair_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AUC by its definition: the share of (fake, real) pairs ranked right, ties counting half."""
+    fake, real = scores[labels == 1], scores[labels == 0]
+    diff = fake[:, None] - real[None, :]
+    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
+
+
+def _step_ap(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision by its definition: precision at each distinct threshold, weighted by
+    the recall it adds (tied scores enter together)."""
+    total, ap, previous_recall = labels.sum(), 0.0, 0.0
+    for threshold in np.unique(scores)[::-1]:
+        flagged = scores >= threshold
+        recall = labels[flagged].sum() / total
+        ap += (recall - previous_recall) * labels[flagged].mean()
+        previous_recall = recall
+    return float(ap)
+
+
+def test_metrics_match_their_definitions() -> None:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 200)
-    scores = np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1)
+    scores = np.round(np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1), 2)  # with ties
     m = detection_metrics(labels, scores)
-    assert m["accuracy"] == pytest.approx(accuracy_score(labels, scores >= 0.5))
-    assert m["auc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert m["accuracy"] == pytest.approx(np.mean((scores >= 0.5) == labels))
+    assert m["auc"] == pytest.approx(_pair_auc(labels, scores))
+    assert m["ap"] == pytest.approx(_step_ap(labels, scores))
+    assert m["n_real"] == (labels == 0).sum() and m["n_fake"] == (labels == 1).sum()
+
+
+def test_auc_and_ap_on_a_hand_computed_case() -> None:
+    # Fakes 0.9, 0.4; reals 0.6, 0.1, 0.4: of 6 pairs, 4 won, 1 tied (0.4 vs 0.4), 1 lost.
+    labels = np.array([1, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.4, 0.6, 0.1, 0.4])
+    m = detection_metrics(labels, scores)
+    assert m["auc"] == pytest.approx(4.5 / 6)
+    # Thresholds 0.9 (precision 1, recall 1/2), 0.6 (adds nothing), 0.4 (precision 2/4, +1/2).
+    assert m["ap"] == pytest.approx(0.5 * 1 + 0.5 * 0.5)
     assert m["ap"] == pytest.approx(average_precision_score(labels, scores))
-    assert m["n_real"] + m["n_fake"] == 200
+    assert m["auc"] == pytest.approx(roc_auc_score(labels, scores))
 
 
 def test_real_and_fake_accuracy_apart() -> None:

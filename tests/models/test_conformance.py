@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from spotfake.errors import RegistryError
 from spotfake.models.base import Detector, load_detector_file
 from spotfake.models.registry import create_detector, list_detectors, register_detector
+from spotfake.models.spec import DetectorSpec
 from spotfake.prediction import Prediction
 
 # Small inputs keep big backbones cheap; the contract does not depend on the crop size.
@@ -36,10 +38,74 @@ def _fit_if_needed(detector: Detector) -> Detector:
     return detector
 
 
+def _fit_flipped(detector: Detector) -> None:
+    """Learn once more with the opposite labels: a closed-form fit, or a few optimiser steps."""
+    fit_images = getattr(detector, "fit_images", None)
+    if fit_images is not None:
+        rng = np.random.default_rng(1)
+        noise = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(12)]
+        smooth = [np.repeat(np.repeat(n[::2, ::2], 2, 0), 2, 1) for n in noise]
+        fit_images(noise + smooth, np.array([1] * 12 + [0] * 12))
+        return
+    import torch
+
+    model = getattr(detector, "model", None)
+    assert model is not None, f"{type(detector).__name__}: neither a fit nor a torch model"
+    views = [detector.preprocess(image) for image in _images(5)[:1] * 4]  # type: ignore[attr-defined]
+    batch = torch.from_numpy(np.stack(views))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.train()
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            detector.logits(batch),
+            torch.ones(len(views)),  # type: ignore[attr-defined]
+        )
+        loss.backward()
+        optimizer.step()
+    model.eval()
+
+
+def check_score_depends_on_input(detector: Detector) -> None:
+    """Different images get different scores: a detector that ignores its input fails."""
+    scores = detector.score(_images())
+    assert len(np.unique(np.round(scores, 9))) > 1, f"the same score for every image: {scores}"
+
+
+def check_fitting_changes_scores(detector: Detector) -> None:
+    """Learning from other labels moves the scores: a detector that learns nothing fails."""
+    images = _images(4)
+    before = detector.score(images)
+    _fit_flipped(detector)
+    after = detector.score(images)
+    assert np.max(np.abs(after - before)) > 1e-6, f"fitting left the scores at {before}"
+
+
+class _Constant(Detector):
+    """The detector the checks above must reject: 0.5 for every image, nothing to learn."""
+
+    def __init__(self) -> None:
+        super().__init__(DetectorSpec(architecture="constant"))
+
+    def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return np.full(len(images), 0.5)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
 @pytest.fixture(params=list_detectors(), scope="module")
 def detector(request: pytest.FixtureRequest) -> Detector:
     name = request.param
     return _fit_if_needed(create_detector(name, **CHEAP_CONFIG.get(name, {})))
+
+
+@pytest.fixture(params=list_detectors())
+def name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_scores_have_shape_and_range(detector: Detector) -> None:
@@ -47,6 +113,25 @@ def test_scores_have_shape_and_range(detector: Detector) -> None:
     assert scores.shape == (5,)
     assert np.all(np.isfinite(scores))
     assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_score_depends_on_the_input(detector: Detector) -> None:
+    check_score_depends_on_input(detector)
+
+
+def test_fitting_changes_the_score(name: str) -> None:
+    """On a fresh detector of its own: the shared fixture must keep its weights."""
+    check_fitting_changes_scores(
+        _fit_if_needed(create_detector(name, **CHEAP_CONFIG.get(name, {})))
+    )
+
+
+def test_the_checks_reject_a_constant_detector() -> None:
+    constant = _Constant()
+    with pytest.raises(AssertionError, match="the same score"):
+        check_score_depends_on_input(constant)
+    with pytest.raises(AssertionError, match="neither a fit nor a torch model"):
+        check_fitting_changes_scores(constant)
 
 
 def test_empty_batch(detector: Detector) -> None:

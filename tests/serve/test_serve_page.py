@@ -4,6 +4,7 @@ the verdict, check the keyboard path and a phone-sized screen, save screenshots.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import socket
 import threading
@@ -23,7 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+# Screenshots go to each test's temporary folder; set SPOTFAKE_SCREENSHOTS=DIR to keep copies.
+SCREENSHOTS_ENV = "SPOTFAKE_SCREENSHOTS"
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -81,13 +83,16 @@ def browser() -> Iterator[Any]:
 def save_screenshot(
     page: Any, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Write the screenshot to tmp_path and copy it to artifacts/ (gitignored); print where."""
+    """Write the screenshot to tmp_path, and a copy to $SPOTFAKE_SCREENSHOTS if set."""
     shot = tmp_path / name
     page.screenshot(path=str(shot), full_page=True)
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / name)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get(SCREENSHOTS_ENV)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shot = Path(shutil.copy(shot, Path(keep) / name))
     with capsys.disabled():
-        print(f"\nscreenshot: {ARTIFACTS / name}")
+        print(f"\nscreenshot: {shot}")
 
 
 def test_page_gives_the_verdict_of_an_example(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tiny_sets import torchrun_train, write_recipe
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_on_cpu(tmp_path: Path, folder: Path) -> None:
     data = {"train": str(folder), "val_fraction": 0.3}
     recipe = write_recipe(tmp_path / "r.yaml", data=data, optim={"steps": 2, "eval_every": 1})

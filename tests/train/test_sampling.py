@@ -24,6 +24,12 @@ def test_balanced_draws_classes_equally_and_groups_by_weight() -> None:
 def test_shuffle_is_a_permutation() -> None:
     indices, _ = epoch_draws([0, 1] * 10, ["a"] * 20, {}, "shuffle", 3, 0, 20)
     assert sorted(indices.tolist()) == list(range(20))
+    assert indices.tolist() != list(range(20)), "the identity order is no shuffle"
+    again, _ = epoch_draws([0, 1] * 10, ["a"] * 20, {}, "shuffle", 3, 0, 20)
+    other_seed, _ = epoch_draws([0, 1] * 10, ["a"] * 20, {}, "shuffle", 4, 0, 20)
+    next_epoch, _ = epoch_draws([0, 1] * 10, ["a"] * 20, {}, "shuffle", 3, 1, 20)
+    assert np.array_equal(indices, again)
+    assert not np.array_equal(indices, other_seed) and not np.array_equal(indices, next_epoch)
 
 
 def test_ranks_share_an_epoch_and_a_resume_skips_what_was_done() -> None:

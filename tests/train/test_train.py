@@ -151,6 +151,34 @@ def test_recipe_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.lr=abc", r"optim\.lr: Input should be a valid number.*got 'abc'"),
+        ("optim.steps=2.5", r"optim\.steps: .*valid integer"),
+        ("augment.blur_sigma=[1]", r"augment\.blur_sigma.*tuple\[float, float\].*got \[1\]"),
+        ("data.val_fraction=[0.1]", r"data\.val_fraction: .*valid number"),
+        ("runtime.channels_last=maybe", r"runtime\.channels_last: .*valid boolean"),
+        ("data.sources=3", r"data\.sources: expected a list of sources"),
+    ],
+)
+def test_recipe_values_of_the_wrong_type_name_their_key(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("model: cnn-tiny\n")
+    with pytest.raises(ValueError, match=message):
+        load_config(path, [override])
+
+
+def test_recipe_numbers_yaml_reads_as_strings_become_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1e-3 (no dot) as a string; the recipe takes it as the number it means."""
+    path = tmp_path / "r.yaml"
+    path.write_text("model: cnn-tiny\noptim: {lr: 1e-3, weight_decay: 5e-5}\n")
+    cfg = load_config(path)
+    assert cfg.optim.lr == 0.001 and cfg.optim.weight_decay == 5e-5
+
+
 def test_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("model: cnn-tiny\n")

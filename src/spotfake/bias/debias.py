@@ -36,7 +36,7 @@ from spotfake.bias.debias_plan import (
     plan_debias,
     stream,
 )
-from spotfake.data.layouts import ZIP_SEPARATOR, discover, is_zip_location
+from spotfake.data.layouts import discover, is_zip_location, split_zip_location
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
 from spotfake.io.outdir import check_output_folder, fresh_output_folder
@@ -189,7 +189,7 @@ def output_folders(
 def source_stem(location: str) -> str:
     """A source file's name without its suffix (a zip member's own name)."""
     if is_zip_location(location):
-        location = location.partition(ZIP_SEPARATOR)[2]
+        location = split_zip_location(location)[1]
     return PurePosixPath(location.replace("\\", "/")).stem or "image"
 
 
@@ -220,9 +220,7 @@ def _write_all(
 @contextmanager
 def _archives(jobs: Sequence[Job]) -> Iterator[dict[str, zipfile.ZipFile]]:
     """The zip archives the jobs read from, opened once and shared by the threads."""
-    names = {
-        j.record.path.partition(ZIP_SEPARATOR)[0] for j in jobs if is_zip_location(j.record.path)
-    }
+    names = {split_zip_location(j.record.path)[0] for j in jobs if is_zip_location(j.record.path)}
     with ExitStack() as stack:
         yield {name: stack.enter_context(zipfile.ZipFile(name)) for name in sorted(names)}
 
@@ -280,7 +278,7 @@ def _open_source(location: str, archives: dict[str, zipfile.ZipFile]) -> Iterato
         with open_image(location) as (image, _):
             yield image
         return
-    archive, _, member = location.partition(ZIP_SEPARATOR)
+    archive, member = split_zip_location(location)
     if archive in archives:
         data = archives[archive].read(member)
     else:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.errors import ImageReadError
 
 View = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
@@ -48,7 +48,7 @@ def read_pixels(location: str, max_pixels: int | None = None) -> np.ndarray:
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     if not is_zip_location(location):
         return read_image(location, limit).pixels
-    archive, _, member = location.partition(ZIP_SEPARATOR)
+    archive, member = split_zip_location(location)
     try:
         data = _archive(archive).read(member)
     except (KeyError, OSError, zipfile.BadZipFile) as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 
 SPLIT_RULES = ("group", "path")
 GROUP_SEPARATOR = "__"
@@ -25,6 +25,6 @@ GROUP_SEPARATOR = "__"
 def group_key(location: str) -> str:
     """The group of a file or zip member (see the module doc)."""
     if is_zip_location(location):
-        location = location.partition(ZIP_SEPARATOR)[2]
+        location = split_zip_location(location)[1]
     stem = PurePosixPath(location.replace("\\", "/")).stem
     return stem.split(GROUP_SEPARATOR, 1)[0] if GROUP_SEPARATOR in stem else stem

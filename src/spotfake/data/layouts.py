@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,10 +67,22 @@ class _Parts:
     cnndetection_single: bool  # "<name>/{0_real,1_fake}": a class or a generator?
 
 
+# Where an archive's path ends and its member begins: the first ".zip!" (any case). A "!"
+# elsewhere is part of a file or folder name ("shots!/a.png" is a file, not a zip member).
+_ZIP_BOUNDARY = re.compile(r"\.zip" + re.escape(ZIP_SEPARATOR), re.IGNORECASE)
+
+
 def is_zip_location(location: str) -> bool:
     """True for "archive.zip!member" (and "archive.zip!prefix/") locations."""
-    head, sep, _ = location.partition(ZIP_SEPARATOR)
-    return bool(sep) and head.lower().endswith(".zip")
+    return _ZIP_BOUNDARY.search(location) is not None
+
+
+def split_zip_location(location: str) -> tuple[str, str]:
+    """("path/archive.zip", "member") of a zip location; ValueError for any other location."""
+    match = _ZIP_BOUNDARY.search(location)
+    if match is None:
+        raise ValueError(f"{location}: not an archive.zip{ZIP_SEPARATOR}member location")
+    return location[: match.end() - 1], location[match.end() :]
 
 
 def discover(dataset: str | os.PathLike[str], generator: str | None = None) -> list[Entry]:
@@ -80,7 +93,7 @@ def discover(dataset: str | os.PathLike[str], generator: str | None = None) -> l
     """
     text = os.fspath(dataset)
     if is_zip_location(text) or text.lower().endswith(".zip"):
-        archive, _, prefix = text.partition(ZIP_SEPARATOR)
+        archive, prefix = split_zip_location(text) if is_zip_location(text) else (text, "")
         archive = os.path.abspath(archive)
         names = _zip_image_names(archive, prefix)
         entries = _from_names(names, lambda name: f"{archive}{ZIP_SEPARATOR}{name}")

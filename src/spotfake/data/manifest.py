@@ -20,7 +20,13 @@ from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from spotfake.data.layouts import ZIP_SEPARATOR, Entry, discover, is_zip_location
+from spotfake.data.layouts import (
+    ZIP_SEPARATOR,
+    Entry,
+    discover,
+    is_zip_location,
+    split_zip_location,
+)
 from spotfake.errors import ImageReadError
 from spotfake.records import ImageRecord
 
@@ -141,7 +147,7 @@ def _probe_entry(entry: Entry) -> ImageRecord:
 
     try:
         if is_zip_location(entry.location):
-            archive, _, member = entry.location.partition(ZIP_SEPARATOR)
+            archive, member = split_zip_location(entry.location)
             zf = _archive(archive)
             info = zf.getinfo(member)
             record = probe_bytes(zf.read(info), entry.location)
@@ -174,7 +180,7 @@ def _stamps(entries: list[Entry]) -> dict[str, tuple[int, float]]:
     by_archive: dict[str, list[str]] = {}
     for entry in entries:
         if is_zip_location(entry.location):
-            archive, _, member = entry.location.partition(ZIP_SEPARATOR)
+            archive, member = split_zip_location(entry.location)
             by_archive.setdefault(archive, []).append(member)
             continue
         try:
@@ -305,14 +311,21 @@ def _write_parquet(rows: list[dict[str, Any]], path: str) -> None:
     pq.write_table(pa.Table.from_pydict(columns, schema=schema), path)
 
 
+def _parts(location: str) -> tuple[str, str, str]:
+    """(file, "!", member) of a zip location, (file, "", "") of a plain file path."""
+    if is_zip_location(location):
+        archive, member = split_zip_location(location)
+        return archive, ZIP_SEPARATOR, member
+    return location, "", ""
+
+
 def _relative(location: str, base: str) -> str:
     """A path (or a zip location's archive) relative to base when it lies below it, else absolute.
 
     Files below the manifest's folder move with it; files elsewhere keep working when the
     manifest alone is moved.
     """
-    head, sep, member = location.partition(ZIP_SEPARATOR) if is_zip_location(location) else (
-        location, "", "")  # fmt: skip
+    head, sep, member = _parts(location)
     full = os.path.abspath(head)
     rel = os.path.relpath(full, base)
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
@@ -322,8 +335,7 @@ def _relative(location: str, base: str) -> str:
 
 def _absolute(location: str, base: str) -> str:
     """A manifest path resolved against the manifest's folder."""
-    head, sep, member = location.partition(ZIP_SEPARATOR) if is_zip_location(location) else (
-        location, "", "")  # fmt: skip
+    head, sep, member = _parts(location)
     full = head if os.path.isabs(head) else os.path.normpath(os.path.join(base, head))
     return f"{full}{sep}{member}"
 

@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.errors import SpotfakeError
 
 Reader = Callable[[str], bytes | None]
@@ -26,7 +26,7 @@ def member_reader() -> Iterator[Reader]:
     def read(location: str) -> bytes | None:
         if not is_zip_location(location):
             return None
-        archive, _, member = location.partition(ZIP_SEPARATOR)
+        archive, member = split_zip_location(location)
         with lock:
             if archive not in archives:
                 archives[archive] = zipfile.ZipFile(archive)

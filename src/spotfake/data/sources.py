@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spotfake.data.layouts import is_zip_location, split_zip_location
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -92,8 +94,8 @@ def list_items(
     (``spotfake.data.groups``: the file's group, or its path under the root)."""
     from spotfake.data.groups import group_key
 
-    if "!" in source.path:
-        archive, prefix = source.path.split("!", 1)
+    if is_zip_location(source.path):
+        archive, prefix = split_zip_location(source.path)
         with zipfile.ZipFile(root / archive) as zf:
             names = sorted(
                 n
@@ -129,7 +131,7 @@ def read_zip_members(locations: list[str]) -> dict[str, bytes]:
     """
     by_archive: dict[str, list[str]] = {}
     for location in locations:
-        archive, member = location.split("!", 1)
+        archive, member = split_zip_location(location)
         by_archive.setdefault(archive, []).append(member)
     blobs = {}
     for archive, members in by_archive.items():
@@ -145,7 +147,7 @@ def load_pixels(location: str, data: bytes | None = None) -> tuple[np.ndarray, i
     """
     from spotfake.io import read_image
 
-    if "!" not in location:
+    if not is_zip_location(location):
         image = read_image(location)
         return image.pixels, image.record.jpeg_quality
     from PIL import Image
@@ -172,7 +174,7 @@ class Example:
 
 def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
     """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
-    blobs = read_zip_members([i.location for i in items if "!" in i.location])
+    blobs = read_zip_members([i.location for i in items if is_zip_location(i.location)])
     with ThreadPoolExecutor(max_workers=threads) as pool:
         decoded = list(pool.map(lambda i: load_pixels(i.location, blobs.get(i.location)), items))
     return [

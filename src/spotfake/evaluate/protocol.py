@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.evaluate.metrics import METRIC_KEYS, full_metrics
 from spotfake.evaluate.perturb import CLEAN, NEUTRAL, Condition
 from spotfake.evaluate.scoring import Scored, score_records
@@ -107,7 +107,7 @@ def dataset_name(location: str) -> str:
     """A short name for a dataset: its folder or file stem, plus a zip prefix when given."""
     head, prefix = location, ""
     if is_zip_location(location):
-        head, _, prefix = location.partition(ZIP_SEPARATOR)
+        head, prefix = split_zip_location(location)
     stem = PurePosixPath(os.path.abspath(head).replace(os.sep, "/")).name
     for suffix in (".zip", ".csv", ".parquet"):
         if stem.lower().endswith(suffix):
@@ -149,7 +149,7 @@ def _path_parts(location: str, absolute: bool = True) -> tuple[str, ...]:
     """A path's folder names, a zip location's member prefix included ("a.zip!x/" -> a.zip, x)."""
     head, member = location, ""
     if is_zip_location(location):
-        head, _, member = location.partition(ZIP_SEPARATOR)
+        head, member = split_zip_location(location)
     head = os.path.abspath(head) if absolute else head
     text = f"{head}/{member}".replace(os.sep, "/")
     return tuple(p for p in text.split("/") if p not in ("", ".", ".."))

@@ -30,6 +30,7 @@ from PIL import Image, ImageFilter
 
 from spotfake.bias.debias import output_folders, source_stem
 from spotfake.data.groups import group_key
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.data.members import member_reader
 from spotfake.data.sources import split_of
 from spotfake.errors import SpotfakeError
@@ -139,7 +140,8 @@ def make_hard_reals(
 def _leaf(record: ImageRecord, split: str | None, used: set[str]) -> str:
     """The output file name: the real's own, numbered when two reals share it in a split."""
     stem = source_stem(record.path)
-    suffix = Path(record.path.rsplit("!", 1)[-1]).suffix
+    member = split_zip_location(record.path)[1] if is_zip_location(record.path) else record.path
+    suffix = Path(member).suffix
     leaf, n = f"{stem}{suffix}", 1
     while f"{record.category}/{split}/{leaf}".lower() in used:
         n += 1

@@ -33,7 +33,7 @@ import numpy as np
 
 from spotfake.bias.debias import output_folders, source_stem
 from spotfake.data.groups import group_key
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.data.members import Reader, member_reader
 from spotfake.data.sources import split_of
 from spotfake.errors import SpotfakeError
@@ -168,7 +168,7 @@ def _names(
 def _suffix(location: str) -> str:
     """The real's own extension (a zip member's), so the fake's name says the same format."""
     if is_zip_location(location):
-        location = location.partition(ZIP_SEPARATOR)[2]
+        location = split_zip_location(location)[1]
     return PurePosixPath(location.replace("\\", "/")).suffix
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spotfake.data.layouts import ZIP_SEPARATOR, is_zip_location
+from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.data.members import Reader
 from spotfake.errors import ImageReadError
 from spotfake.records import REAL, ImageRecord
@@ -41,7 +41,7 @@ def name_key(record: ImageRecord) -> str:
 def location_key(location: str) -> str:
     """name_key of a location: a file's name, or a zip member's path inside its archive."""
     if is_zip_location(location):
-        return location.partition(ZIP_SEPARATOR)[2]
+        return split_zip_location(location)[1]
     return location.replace("\\", "/").rsplit("/", 1)[-1]
 
 

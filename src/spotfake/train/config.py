@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,7 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         value = self.max_real_flag
-        # bool is an int to Python, and YAML reads 5e-2 (no dot) as a string: refuse both.
+        # bool is an int to Python: refuse it (load_config has already turned "5e-2" into 0.05).
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
             raise ValueError(
                 f"calibration.max_real_flag is {value!r}; expected a number in [0, 1), e.g. 0.05"
@@ -126,11 +128,11 @@ _SECTIONS: dict[str, type] = {
     "optim": OptimConfig,
     "runtime": RuntimeConfig,
 }
-_TUPLES = {"blur_sigma", "noise_sigma", "jpeg_quality", "resize_scale", "betas"}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate a dataclass from a dict, recursing into nested sections; reject unknown keys."""
+    """Instantiate a dataclass from a dict, recursing into nested sections; reject unknown keys
+    and values of the wrong type, naming the key (``optim.lr: ... got 'abc'``)."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {data!r}")
     known = {f.name for f in dataclasses.fields(cls)}
@@ -143,16 +145,48 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             value = None if value is None else _build(CalibrationConfig, value, f"{where}.{key}")
         elif cls is TrainConfig and key in _SECTIONS:
             value = _build(_SECTIONS[key], value or {}, f"{where}.{key}")
-        elif cls is DataConfig and key in ("sources", "heldout"):
-            value = [_build(SourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
-        elif cls is DataConfig and key == "synth":
-            value = [
-                _build(SynthSourceConfig, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)
-            ]
-        elif key in _TUPLES:
-            value = tuple(value)
+        elif cls is DataConfig and key in _SOURCE_LISTS:
+            if not isinstance(value, list):
+                raise ValueError(f"{where}.{key}: expected a list of sources, got {value!r}")
+            kind = _SOURCE_LISTS[key]
+            value = [_build(kind, v, f"{where}.{key}[{i}]") for i, v in enumerate(value)]
+        else:
+            value = _typed(cls, key, value, f"{where}.{key}")
         kwargs[key] = value
     return cls(**kwargs)
+
+
+_SOURCE_LISTS: dict[str, type] = {
+    "sources": SourceConfig,
+    "heldout": SourceConfig,
+    "synth": SynthSourceConfig,
+}
+
+
+def _typed(cls: type, key: str, value: Any, where: str) -> Any:
+    """The value checked (and converted: a YAML list to a tuple, "1e-3" to 0.001) against the
+    field's annotation by pydantic; ValueError naming the key when it does not fit."""
+    from pydantic import ValidationError
+
+    hint = typing.get_type_hints(cls)[key]
+    try:
+        return _adapter(hint).validate_python(value)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise ValueError(
+            f"{where}: {reason} (expected {_type_name(hint)}, got {value!r})"
+        ) from None
+
+
+@functools.cache
+def _adapter(hint: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(hint)
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
 
 
 def _check_choices(cfg: TrainConfig, where: str) -> None:

@@ -24,7 +24,7 @@ from typing import TextIO
 import numpy as np
 
 from spotfake.data.dataset import PixelStore, Sample
-from spotfake.data.layouts import ZIP_SEPARATOR, Entry, is_zip_location
+from spotfake.data.layouts import Entry, is_zip_location, split_zip_location
 from spotfake.data.sources import DataConfig, SynthSourceConfig, list_items, split_of
 from spotfake.records import ImageRecord
 
@@ -218,14 +218,14 @@ def _group(location: str, rule: str, by_path: Callable[[str], str]) -> str:
 
 def _base_folder(dataset: str) -> str:
     """The folder paths are made relative to before hashing (machine-independent keys)."""
-    head = dataset.partition(ZIP_SEPARATOR)[0] if is_zip_location(dataset) else dataset
+    head = split_zip_location(dataset)[0] if is_zip_location(dataset) else dataset
     return head if os.path.isdir(head) else os.path.dirname(os.path.abspath(head))
 
 
 def _split_key(location: str, base: str) -> str:
     """A zip member's name, or a file's path relative to the dataset folder."""
     if is_zip_location(location):
-        return location.partition(ZIP_SEPARATOR)[2]
+        return split_zip_location(location)[1]
     return os.path.relpath(location, base).replace(os.sep, "/")
 
 
