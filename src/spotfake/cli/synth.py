@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from spotfake.synth.spec import GeneratorSpec
     from spotfake.synth.zoo.base import GeneratorCard
 
-ARCHITECTURES = "transposed, nearest, bilinear, pixelshuffle, ldm-vae"
+ARCHITECTURES = "transposed, nearest, bilinear, pixelshuffle, ldm-vae, or a plugin's"
 
 synth_app = typer.Typer(
     name="synth",

@@ -73,6 +73,10 @@ class Detector(ABC):
             self._hash = digest.hexdigest()[:12]
         return self._hash
 
+    def weights_changed(self) -> None:
+        """Say that the weights changed in place (a fit, a load): model_hash is computed anew."""
+        self._hash = None
+
     def save(self, path: str | Path) -> Path:
         """Write PATH.safetensors and PATH.json (the spec); returns the weights path."""
         from safetensors.torch import save_file

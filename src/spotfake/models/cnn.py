@@ -69,7 +69,7 @@ class CNNDetector(Detector):
     def to(self, device: str) -> CNNDetector:
         self.model.to(device)
         self.device = device
-        self._hash = None
+        self.weights_changed()
         return self
 
     def state_dict(self) -> dict[str, Any]:
@@ -77,7 +77,7 @@ class CNNDetector(Detector):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state, strict=True)
-        self._hash = None
+        self.weights_changed()
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """The integer upscale the spec asks for (none by default), as uint8 HxWx3."""

@@ -1,30 +1,22 @@
-"""Registry of detector architectures: the only place that maps names to constructors."""
+"""Registry of detector architectures: the only place that maps names to constructors.
+
+Built-in detectors register with ``@register_detector``; other packages add theirs through the
+entry-point group ``spotfake.detectors`` (see the README, "Extending spotfake").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from spotfake.errors import RegistryError
+from spotfake.registry import Registry
 
 if TYPE_CHECKING:
     from spotfake.models.base import Detector
 
 F = TypeVar("F", bound=Callable[..., "Detector"])
 
-_REGISTRY: dict[str, Callable[..., Detector]] = {}
-
-
-def register_detector(name: str) -> Callable[[F], F]:
-    """Register a factory (function or class) that builds a detector from keyword arguments."""
-
-    def wrap(factory: F) -> F:
-        if name in _REGISTRY:
-            raise RegistryError(f"detector {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
+DETECTOR_GROUP = "spotfake.detectors"
 
 
 def _load_builtin() -> None:
@@ -32,17 +24,19 @@ def _load_builtin() -> None:
     from spotfake.models import cnn, spectral  # noqa: F401
 
 
+DETECTORS: Registry[Detector] = Registry("detector", DETECTOR_GROUP, _load_builtin)
+
+
+def register_detector(name: str) -> Callable[[F], F]:
+    """Register a factory (function or class) that builds a detector from keyword arguments."""
+    return DETECTORS.register(name)
+
+
 def list_detectors() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    """Names of every detector architecture, built-in and from plugins."""
+    return DETECTORS.names()
 
 
 def create_detector(name: str, **config: Any) -> Detector:
     """Build an untrained detector of a registered architecture."""
-    _load_builtin()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise RegistryError(f"unknown detector {name!r}; registered: {known}") from None
-    return factory(**config)
+    return DETECTORS.create(name, **config)

@@ -232,7 +232,7 @@ class SpectralDetector(Detector):
         std = np.where(std < _MIN_STD, 1.0, std)
         head_state, summary = self._head.fit((x - mean) / std, y)
         self._state = {"feature_mean": mean, "feature_std": std, **head_state}
-        self._hash = None
+        self.weights_changed()
         self.spec.training["fit"] = {**_training_summary(y, len(x)), **summary}
         return self
 
@@ -272,7 +272,7 @@ class SpectralDetector(Detector):
             if arrays[name].shape != shape:
                 raise ValueError(f"{name} has shape {arrays[name].shape}, expected {shape}")
         self._state = arrays
-        self._hash = None
+        self.weights_changed()
 
     def _expected_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes = {"feature_mean": (self.n_bins,), "feature_std": (self.n_bins,)}

@@ -9,11 +9,9 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from spotfake.errors import RegistryError
+from spotfake.registry import Registry
 
 G = TypeVar("G", bound=Callable[..., "Generator"])
-
-_REGISTRY: dict[str, Callable[..., Generator]] = {}
 
 
 class Generator(nn.Module, metaclass=ABCMeta):
@@ -47,16 +45,7 @@ class Generator(nn.Module, metaclass=ABCMeta):
         """The output layer's weight: the adaptive GAN weight balances gradients there."""
 
 
-def register_generator(name: str) -> Callable[[G], G]:
-    """Register a factory that builds a Generator from keyword options."""
-
-    def wrap(factory: G) -> G:
-        if name in _REGISTRY:
-            raise RegistryError(f"generator {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
+GENERATOR_GROUP = "spotfake.generators"
 
 
 def _load_builtin() -> None:
@@ -64,21 +53,23 @@ def _load_builtin() -> None:
     from spotfake.synth import archs, ldm  # noqa: F401
 
 
+GENERATORS: Registry[Generator] = Registry("generator", GENERATOR_GROUP, _load_builtin)
+
+
+def register_generator(name: str) -> Callable[[G], G]:
+    """Register a factory that builds a Generator from keyword options."""
+    return GENERATORS.register(name)
+
+
 def list_generators() -> list[str]:
-    """Names of the registered architectures."""
-    _load_builtin()
-    return sorted(_REGISTRY)
+    """Names of the registered architectures, built-in and from plugins
+    (entry-point group ``spotfake.generators``)."""
+    return GENERATORS.names()
 
 
 def create_generator(name: str, **config: Any) -> Generator:
     """An untrained generator of a registered architecture (no pretrained weights exist)."""
-    _load_builtin()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise RegistryError(f"unknown generator {name!r}; registered: {known}") from None
-    return factory(**config)
+    return GENERATORS.create(name, **config)
 
 
 def levels_of(down: int) -> int:

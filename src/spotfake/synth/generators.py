@@ -107,7 +107,10 @@ def catalogue() -> list[Listed]:
     for entry in zoo_entries():
         reason = entry.missing()
         rows.append(Listed(entry.card, reason is None, reason or "ready"))
-    for arch, upsampling in TRAINED.items():
+    from spotfake.synth.base import list_generators  # torch: only when listing
+
+    for arch in list_generators():
+        upsampling, available, note = _trainable(arch)
         card = GeneratorCard(
             name=f"synth-{arch}",
             family="trained decoder",
@@ -117,6 +120,20 @@ def catalogue() -> list[Listed]:
             licence="yours (trained by spotfake synth train)",
             pretrained=False,
         )
-        note = f"no shipped weights: train it, then --generator GEN_DIR (arch {arch})"
-        rows.append(Listed(card, False, note))
+        rows.append(Listed(card, available, note))
     return rows
+
+
+def _trainable(arch: str) -> tuple[str, bool, str]:
+    """(upsampling, False, note) of a family `synth train` builds; a plugin's is the first line
+    of its docstring, or why it does not load."""
+    note = f"no shipped weights: train it, then --generator GEN_DIR (arch {arch})"
+    if arch in TRAINED:
+        return TRAINED[arch], False, note
+    from spotfake.synth.base import GENERATORS
+
+    try:
+        doc = GENERATORS.factory(arch).__doc__ or ""
+    except RegistryError as exc:
+        return "plugin", False, str(exc)
+    return f"plugin: {doc.strip().splitlines()[0] if doc.strip() else arch}", False, note
