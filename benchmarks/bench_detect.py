@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+import spotfake
+
 FALLBACK_MODEL = "cnn-efficientnet-lite0"
 SIDE = 512
 
@@ -118,10 +120,12 @@ def pick_model(name: str, device: str, crops: int | None = None) -> tuple[Any, s
 
 def bench_predict(detector: Any, paths: list[str], args: argparse.Namespace, note: str) -> Figure:
     """Detector.predict end to end (decode in threads + score), after a one-batch warm-up."""
-    list(detector.iter_predict(paths[: args.batch_size], batch_size=args.batch_size))
+    list(spotfake.iter_predict(detector, paths[: args.batch_size], batch_size=args.batch_size))
 
     def run() -> None:
-        list(detector.iter_predict(paths, batch_size=args.batch_size, workers=args.workers))
+        list(
+            spotfake.iter_predict(detector, paths, batch_size=args.batch_size, workers=args.workers)
+        )
 
     stage = f"predict {detector.spec.display_name}"
     return timed(run, len(paths), stage, note)

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import spotfake
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO / "tests" / "provenance"))  # the tests' file builders
@@ -129,12 +131,12 @@ def cost_end_to_end(sets: dict[str, list[str]], rounds: int) -> None:
     print("| images | ms/image without (median) | with | added: median | min..max |")
     print("|---|---|---|---|---|")
     for name, paths in sets.items():
-        list(detector.iter_predict(paths[:32], provenance=True))  # warm-up
+        list(spotfake.iter_predict(detector, paths[:32], provenance=True))  # warm-up
         times: dict[bool, list[float]] = {False: [], True: []}
         for round_ in range(rounds):
             for provenance in (False, True) if round_ % 2 == 0 else (True, False):
                 start = time.perf_counter()
-                list(detector.iter_predict(paths, provenance=provenance))
+                list(spotfake.iter_predict(detector, paths, provenance=provenance))
                 times[provenance].append((time.perf_counter() - start) * 1e3 / len(paths))
         added = [w - wo for w, wo in zip(times[True], times[False], strict=True)]
         print(

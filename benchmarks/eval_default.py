@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+import spotfake
 from spotfake.data.augment import gaussian_blur, jpeg_roundtrip
 from spotfake.data.sources import Item, list_items, load_examples
 from spotfake.detect import Detector, load_detector
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     robustness = shortcut_report(detector.score, pixels, labels, ROBUSTNESS, threshold)
     samples = {
         r.path: r.score
-        for r in detector.predict(sorted(Path(args.examples).glob("*.*")))
+        for r in spotfake.predict(detector, sorted(Path(args.examples).glob("*.*")))
         if not r.path.endswith(".md")
     }
     print(f"model {detector.spec.display_name} ({detector.model_hash}), threshold {threshold:.6g}")

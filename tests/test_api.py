@@ -1,4 +1,4 @@
-"""The Python API: load_detector() and Detector.predict() on paths, PIL images and arrays."""
+"""The Python API: load_detector() and spotfake.predict() on paths, PIL images and arrays."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_default_model_is_embedded() -> None:
 def test_predict_on_paths_pil_and_arrays_agree(default: spotfake.Detector) -> None:
     path = EXAMPLES / "coffee.png"
     pixels = np.asarray(Image.open(path).convert("RGB"))
-    by_path, by_pil, by_array = default.predict([path, Image.open(path), pixels])
+    by_path, by_pil, by_array = spotfake.predict(default, [path, Image.open(path), pixels])
     assert by_path.path == str(path) and by_pil.path == "<input 1>"
     assert by_path.score == by_pil.score == by_array.score
     assert by_path.evidence["image"]["format"] == "PNG"
@@ -40,13 +40,13 @@ def test_predict_on_paths_pil_and_arrays_agree(default: spotfake.Detector) -> No
 
 
 def test_single_input_gives_one_record(default: spotfake.Detector) -> None:
-    (record,) = default.predict(EXAMPLES / "rocket.jpg")
+    (record,) = spotfake.predict(default, EXAMPLES / "rocket.jpg")
     assert record.ok and 0.0 <= (record.score or -1) <= 1.0
     assert record.evidence["image"]["jpeg_quality"] is not None
 
 
 def test_bad_input_is_a_record_not_an_exception(default: spotfake.Detector) -> None:
-    records = default.predict([np.zeros((4, 4, 7), np.uint8), EXAMPLES / "missing.png"])
+    records = spotfake.predict(default, [np.zeros((4, 4, 7), np.uint8), EXAMPLES / "missing.png"])
     assert [r.ok for r in records] == [False, False]
     assert all(r.score is None and r.label is None and r.error for r in records)
 

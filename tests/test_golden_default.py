@@ -44,7 +44,7 @@ def test_shipped_weights_are_the_documented_ones(detector: spotfake.Detector) ->
 
 def test_scores_on_the_examples(detector: spotfake.Detector) -> None:
     assert sorted(p.name for p in EXAMPLES.iterdir() if p.suffix != ".md") == sorted(SCORES)
-    records = detector.predict([EXAMPLES / name for name in SCORES])
+    records = spotfake.predict(detector, [EXAMPLES / name for name in SCORES])
     got = {Path(r.path).name: r.score for r in records}
     for name, expected in SCORES.items():
         assert got[name] == pytest.approx(expected, abs=TOLERANCE), (name, got[name])

@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Detector", "Prediction", "__version__", "load_detector"]
+__all__ = ["Detector", "Prediction", "__version__", "iter_predict", "load_detector", "predict"]
 
 if TYPE_CHECKING:
-    from spotfake.detect import load_detector
+    from spotfake.detect import iter_predict, load_detector, predict
     from spotfake.models.base import Detector
     from spotfake.prediction import Prediction
 
 
 def __getattr__(name: str) -> Any:
     # Lazy so that `import spotfake` (and `spotfake --help`) never pays for torch.
-    if name == "load_detector":
-        from spotfake.detect import load_detector
+    if name in ("load_detector", "predict", "iter_predict"):
+        from spotfake import detect
 
-        return load_detector
+        return getattr(detect, name)
     if name == "Detector":
         from spotfake.models.base import Detector
 

@@ -1,12 +1,35 @@
-"""load_detector(): the one way the CLI, the service and users get a ready detector."""
+"""The detection pipeline, the one the CLI, the Python API and the HTTP service share.
+
+``load_detector`` gives a ready detector (shipped by name, or weights from a local path);
+``predict`` / ``iter_predict`` decode files (or take PIL images and arrays), read their provenance
+marks in the decoding threads, score the pixels in batches and make one ``Prediction`` per input,
+in order, with the verdict; ``decode_bytes`` and ``make_record`` are the same steps for inputs
+that arrive as bytes (the service's uploads). A detector itself only scores decoded pixels.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from spotfake.errors import DeviceError, ModelLoadError
+import numpy as np
+
+from spotfake.errors import DeviceError, ImageReadError, ModelLoadError
 from spotfake.models.base import Detector, load_detector_file
+from spotfake.prediction import Prediction, label_for
+from spotfake.records import ImageRecord
+
+if TYPE_CHECKING:
+    from spotfake.provenance import Finding
+
+ImageInput = Any  # str | os.PathLike | PIL.Image.Image | np.ndarray
+
+_EVIDENCE_FIELDS = ("format", "mode", "width", "height", "jpeg_quality", "chroma_subsampling")
 
 DEFAULT_MODEL = "default"
 
@@ -71,3 +94,159 @@ def pick_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceError(f"--device {device}: torch sees no CUDA device")
     return device
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+@dataclass
+class Decoded:
+    """One input after decoding: its pixels and file record, or why it could not be read."""
+
+    name: str
+    pixels: np.ndarray | None
+    record: ImageRecord | None
+    error: str | None
+    findings: list[Finding] | None = None  # provenance; None: not read
+
+
+def predict(
+    detector: Detector,
+    inputs: ImageInput | Iterable[ImageInput],
+    batch_size: int = 16,
+    provenance: bool = True,
+) -> list[Prediction]:
+    """One Prediction per input (path, PIL image or array), in order; bad files get an error.
+
+    With ``provenance`` (the default) each file's marks (C2PA, XMP, generator text chunks,
+    EXIF, watermarks) are read beside the score and a decisive one decides the label.
+    """
+    return list(iter_predict(detector, inputs, batch_size=batch_size, provenance=provenance))
+
+
+def iter_predict(
+    detector: Detector,
+    inputs: ImageInput | Iterable[ImageInput],
+    batch_size: int = 16,
+    threshold: float | None = None,
+    workers: int = 2,
+    provenance: bool = True,
+) -> Iterator[Prediction]:
+    """Stream Predictions in input order, decoding the next images while the model scores.
+
+    Provenance is read in the decoding threads, on the pixels decoded there.
+    """
+    items = _as_items(inputs)
+    chosen = detector.spec.threshold if threshold is None else threshold
+    if provenance:
+        from spotfake.provenance.read import warn_disabled_readers
+
+        warn_disabled_readers()  # once per process, for readers a missing library disables
+    load = partial(decode_input, provenance=provenance)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for chunk in _prefetched_chunks(pool, items, batch_size, load):
+            good = [item for item in chunk if item.pixels is not None]
+            scores = iter(detector.score([item.pixels for item in good]) if good else [])  # type: ignore[misc]
+            for item in chunk:
+                score = None if item.pixels is None else float(next(scores))
+                yield make_record(detector, item, score, chosen)
+
+
+def decode_input(index: int, source: ImageInput, provenance: bool = False) -> Decoded:
+    """Decode one input and, when asked, read its provenance too (never raises for bad files).
+
+    Paths get every reader (their bytes and pixels); in-memory images only the watermark.
+    """
+    from spotfake.io import as_rgb_array, read_image
+
+    if isinstance(source, (str, Path)):
+        try:
+            image = read_image(source)
+        except ImageReadError as exc:
+            return Decoded(str(source), None, None, str(exc))
+        findings = _findings(source, image.pixels) if provenance else None
+        return Decoded(str(source), image.pixels, image.record, None, findings)
+    name = f"<input {index}>"
+    try:
+        pixels = as_rgb_array(source)
+    except ImageReadError as exc:
+        return Decoded(name, None, None, str(exc))
+    return Decoded(name, pixels, None, None, _findings(None, pixels) if provenance else None)
+
+
+def decode_bytes(data: bytes, name: str, max_pixels: int, provenance: bool = True) -> Decoded:
+    """decode_input for a file that arrives as bytes (an upload): the same checks and messages."""
+    from spotfake.io.read import read_image_bytes
+
+    try:
+        image = read_image_bytes(data, name, max_pixels)
+    except ImageReadError as exc:
+        return Decoded(name, None, None, str(exc))
+    findings = _findings(data, image.pixels) if provenance else None
+    return Decoded(name, image.pixels, image.record, None, findings)
+
+
+def make_record(
+    detector: Detector, item: Decoded, score: float | None, threshold: float
+) -> Prediction:
+    """The record of one decoded input: the verdict (a decisive provenance mark first, then the
+    score against the threshold), the file's facts and marks as evidence, the model's identity.
+    """
+    evidence: dict[str, Any] = {}
+    if item.record is not None:
+        evidence["image"] = {k: getattr(item.record, k) for k in _EVIDENCE_FIELDS}
+    label, decided_by = _verdict(score, threshold, item.findings)
+    if item.findings is not None:
+        evidence["provenance"] = [finding.to_dict() for finding in item.findings]
+    return Prediction(
+        path=item.name,
+        score=None if score is None else round(score, 6),
+        label=label,
+        decided_by=decided_by,
+        threshold=threshold,
+        model=detector.spec.display_name,
+        model_hash=detector.model_hash,
+        error=item.error,
+        evidence=evidence,
+    )
+
+
+def _verdict(
+    score: float | None, threshold: float, findings: Sequence[Finding] | None
+) -> tuple[str | None, str | None]:
+    """(label, decided_by): none for unreadable inputs, else provenance first, then pixels."""
+    if score is None:
+        return None, None
+    if findings is None:
+        return label_for(score, threshold), "pixels"
+    from spotfake.provenance import combine
+
+    return combine(findings, score, threshold)
+
+
+def _as_items(inputs: ImageInput | Iterable[ImageInput]) -> Iterable[ImageInput]:
+    if isinstance(inputs, (str, Path, np.ndarray)) or hasattr(inputs, "getpixel"):
+        return [inputs]
+    return inputs
+
+
+def _findings(source: str | Path | bytes | None, pixels: np.ndarray) -> list[Finding]:
+    from spotfake.provenance import read_provenance
+
+    return read_provenance(source, pixels)
+
+
+def _prefetched_chunks(
+    pool: ThreadPoolExecutor,
+    items: Iterable[ImageInput],
+    batch_size: int,
+    load: Callable[[int, ImageInput], Decoded] = decode_input,
+) -> Iterator[list[Decoded]]:
+    """Chunks of decoded images; the next chunk decodes in the pool while this one is scored."""
+    pending: list[Future[Decoded]] = []
+    for index, source in enumerate(items):
+        pending.append(pool.submit(load, index, source))
+        if len(pending) == 2 * batch_size:
+            yield [f.result() for f in pending[:batch_size]]
+            pending = pending[batch_size:]
+    while pending:
+        yield [f.result() for f in pending[:batch_size]]
+        pending = pending[batch_size:]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import spotfake
 from spotfake.errors import RegistryError
 from spotfake.models.base import Detector, load_detector_file
 from spotfake.models.registry import create_detector, list_detectors, register_detector
@@ -169,7 +170,7 @@ def test_predict_records_in_order(detector: Detector, tmp_path: Path) -> None:
     Image.fromarray(images[0]).save(good)
     bad = tmp_path / "bad.jpg"
     bad.write_text("not an image")
-    records = detector.predict([good, bad, images[1]], batch_size=2)
+    records = spotfake.predict(detector, [good, bad, images[1]], batch_size=2)
     assert [type(r) for r in records] == [Prediction] * 3
     assert [r.path for r in records] == [str(good), str(bad), "<input 2>"]
     assert records[0].ok and records[2].ok and not records[1].ok

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import spotfake
 from spotfake.errors import SpotfakeError
 from spotfake.models.base import load_detector_file
 from spotfake.models.registry import create_detector, list_detectors
@@ -178,7 +179,7 @@ def test_predict_returns_records_for_arrays(toy: tuple[list[np.ndarray], np.ndar
 
     detector = fitted("spectral-logreg", toy)
     images, labels = synthetic_images(2, seed=3)
-    predictions = detector.predict(images)
+    predictions = spotfake.predict(detector, images)
     expected = [GENERATED_LABEL if y else REAL_LABEL for y in labels]
     assert [p.label for p in predictions] == expected
     assert all(p.model == "spectral-logreg" and p.error is None for p in predictions)

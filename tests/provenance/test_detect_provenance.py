@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from marked_images import HAS_C2PA, HAS_WATERMARK
 
+import spotfake
 from spotfake.cli import main
 
 Capture = pytest.CaptureFixture[str]
@@ -88,8 +89,8 @@ def test_python_api_reads_provenance_unless_told_not_to(tiny_model: Path, marked
 
     detector = load_detector(tiny_model, device="cpu")
     path = marked_dir / "a1111.png"
-    (marked,) = detector.predict(path)
-    (plain,) = detector.predict(path, provenance=False)
+    (marked,) = spotfake.predict(detector, path)
+    (plain,) = spotfake.predict(detector, path, provenance=False)
     assert marked.decided_by == "provenance:png-text" and marked.label == "generated"
     assert marked.evidence["provenance"][0]["value"]["tool"] == "AUTOMATIC1111"
     assert plain.decided_by == "pixels" and "provenance" not in plain.evidence

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from serve_images import EXAMPLES, jpeg, png, png_header_only, tricky_files
 
+import spotfake
 from spotfake.cli import main
 from spotfake.prediction import FIELDS
 
@@ -64,7 +65,7 @@ def test_default_model_scores_the_examples_as_the_python_api(
     make_client: Callable[..., TestClient], default_detector: Any
 ) -> None:
     names = ["sd15-sample.png", "rocket.jpg", "Ansel-Adams.webp"]
-    expected = default_detector.predict([str(EXAMPLES / name) for name in names])
+    expected = spotfake.predict(default_detector, [str(EXAMPLES / name) for name in names])
     client = make_client(default_detector)
     _, body = detect(client, {name: (EXAMPLES / name).read_bytes() for name in names})
     for record, prediction in zip(body["records"], expected, strict=True):

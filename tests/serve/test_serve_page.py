@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from serve_images import EXAMPLES
 
+import spotfake
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -102,7 +104,7 @@ def test_page_gives_the_verdict_of_an_example(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    (expected,) = default_detector.predict([str(EXAMPLES / "sd15-sample.png")])
+    (expected,) = spotfake.predict(default_detector, [str(EXAMPLES / "sd15-sample.png")])
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     outside: list[str] = []
     problems: list[str] = []

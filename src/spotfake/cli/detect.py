@@ -159,7 +159,7 @@ def wants_progress_bar(
 
 @dataclass(frozen=True)
 class _Options:
-    """How to predict: the options of detect that reach Detector.iter_predict."""
+    """How to predict: the options of detect that reach spotfake.detect.iter_predict."""
 
     batch_size: int
     threshold: float | None
@@ -175,12 +175,14 @@ def _stream_records(
     options: _Options,
 ) -> Tally:
     """Predict in order, handing each record to the writer as soon as it exists."""
+    from spotfake.detect import iter_predict
     from spotfake.provenance.read import ProvenanceNotice
 
     tally = Tally()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProvenanceNotice)  # printed once by detect itself
-        records = detector.iter_predict(
+        records = iter_predict(
+            detector,
             files,
             batch_size=options.batch_size,
             threshold=options.threshold,

@@ -1,7 +1,8 @@
 """Turn one upload into pixels and its ImageRecord, or into an error with the file's HTTP status.
 
-Decoding goes through ``spotfake.io.read_image_bytes``: the same checks and messages as
-``spotfake detect`` on the same file (pixel cap before decoding, truncated data, formats).
+Decoding and provenance go through the pipeline's ``spotfake.detect.decode_bytes``: the same
+checks and messages as ``spotfake detect`` on the same file (pixel cap before decoding, truncated
+data, formats).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spotfake.errors import ImageReadError
 from spotfake.records import ImageRecord
 from spotfake.serve.settings import ServeSettings
 from spotfake.serve.uploads import Upload, describe_bytes, save_upload
@@ -64,20 +64,15 @@ def decode_upload(upload: Upload, settings: ServeSettings, with_spectrum: bool) 
         return Decoded(upload.name, error=message, status=TOO_LARGE)
     if settings.keep_uploads is not None:
         save_upload(upload, settings.keep_uploads)
-    from spotfake.io.read import read_image_bytes
+    from spotfake.detect import decode_bytes
 
-    data = bytes(upload.data)
-    try:
-        image = read_image_bytes(data, upload.name, settings.max_pixels)
-    except ImageReadError as exc:
-        return Decoded(upload.name, error=str(exc), status=status_for(str(exc)))
-    decoded = Decoded(upload.name, pixels=image.pixels, record=image.record)
-    if settings.provenance:
-        from spotfake.provenance import read_provenance
-
-        decoded.findings = read_provenance(data, image.pixels)
+    item = decode_bytes(bytes(upload.data), upload.name, settings.max_pixels, settings.provenance)
+    if item.pixels is None:
+        message = item.error or "unreadable"
+        return Decoded(upload.name, error=message, status=status_for(message))
+    decoded = Decoded(upload.name, item.pixels, item.record, findings=item.findings)
     if with_spectrum:
         from spotfake.serve.spectrum import image_spectrum
 
-        decoded.spectrum = image_spectrum(image.pixels)
+        decoded.spectrum = image_spectrum(item.pixels)
     return decoded

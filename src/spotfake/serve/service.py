@@ -9,6 +9,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from spotfake import detect as pipeline
 from spotfake.prediction import GENERATED_LABEL
 from spotfake.serve.batcher import Busy, MicroBatcher
 from spotfake.serve.decode import OK, Decoded, decode_upload
@@ -88,9 +89,8 @@ class DetectionService:
         self, item: Decoded, score: float | None, threshold: float, details: bool
     ) -> dict[str, Any]:
         """The CLI's record for one upload, plus its status (and details when asked)."""
-        record = self.detector.make_record(
-            item.name, score, threshold, item.record, item.error, provenance=item.findings
-        )
+        decoded = pipeline.Decoded(item.name, item.pixels, item.record, item.error, item.findings)
+        record = pipeline.make_record(self.detector, decoded, score, threshold)
         answer = record.to_dict()
         if details and item.record is not None:
             answer["evidence"]["file"] = {
