@@ -11,7 +11,12 @@ import pytest
 
 import spotfake
 from spotfake.errors import RegistryError
-from spotfake.models.base import Detector, load_detector_file
+from spotfake.models.base import (
+    ClosedFormDetector,
+    Detector,
+    TorchDetector,
+    load_detector_file,
+)
 from spotfake.models.registry import create_detector, list_detectors, register_detector
 from spotfake.models.spec import DetectorSpec
 from spotfake.prediction import Prediction
@@ -29,9 +34,9 @@ def _images(seed: int = 0) -> list[np.ndarray]:
 
 def _fit_if_needed(detector: Detector) -> Detector:
     """Detectors that learn in closed form (spectral) are fitted on noise vs smoothed noise."""
-    fit_images = getattr(detector, "fit_images", None)
-    if fit_images is None:
+    if not isinstance(detector, ClosedFormDetector):
         return detector
+    fit_images = detector.fit_images
     rng = np.random.default_rng(1)
     noise = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(12)]
     smooth = [np.repeat(np.repeat(n[::2, ::2], 2, 0), 2, 1) for n in noise]
@@ -41,17 +46,18 @@ def _fit_if_needed(detector: Detector) -> Detector:
 
 def _fit_flipped(detector: Detector) -> None:
     """Learn once more with the opposite labels: a closed-form fit, or a few optimiser steps."""
-    fit_images = getattr(detector, "fit_images", None)
-    if fit_images is not None:
+    if isinstance(detector, ClosedFormDetector):
         rng = np.random.default_rng(1)
         noise = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(12)]
         smooth = [np.repeat(np.repeat(n[::2, ::2], 2, 0), 2, 1) for n in noise]
-        fit_images(noise + smooth, np.array([1] * 12 + [0] * 12))
+        detector.fit_images(noise + smooth, np.array([1] * 12 + [0] * 12))
         return
     import torch
 
-    model = getattr(detector, "model", None)
-    assert model is not None, f"{type(detector).__name__}: neither a fit nor a torch model"
+    assert isinstance(detector, TorchDetector), (
+        f"{type(detector).__name__}: neither a fit nor a torch model"
+    )
+    model = detector.model
     views = [detector.preprocess(image) for image in _images(5)[:1] * 4]  # type: ignore[attr-defined]
     batch = torch.from_numpy(np.stack(views))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)

@@ -69,6 +69,45 @@ class Detector(ABC):
         return weights
 
 
+class TorchDetector(Detector):
+    """A detector the training loop optimises by gradient steps.
+
+    ``model`` is a torch module that takes normalised NCHW float crops (the spec's input policy:
+    ``spec.input.mean`` and ``std``) and returns one logit per crop; training crops have sides
+    that are a multiple of ``multiple``. ``spotfake train`` builds the optimiser on
+    ``model.parameters()``, moves the detector with ``to(device)`` and saves it with ``save``.
+    """
+
+    model: Any  # torch.nn.Module
+    multiple: int = 1
+
+
+class ClosedFormDetector(Detector):
+    """A detector learned in one pass over decoded training images, without gradient steps."""
+
+    @abstractmethod
+    def fit_images(self, images: Sequence[np.ndarray], labels: np.ndarray) -> ClosedFormDetector:
+        """Learn from RGB uint8 arrays and their labels (1 = generated, 0 = real)."""
+
+
+class FeatureDetector(ClosedFormDetector):
+    """A closed-form detector whose fit is on per-image features, which training computes in
+    parallel worker processes before a single fit."""
+
+    @abstractmethod
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """One feature row per image, shape (N, D)."""
+
+    @abstractmethod
+    def fit(self, features: np.ndarray, labels: np.ndarray | None = None) -> FeatureDetector:
+        """Learn from features (N, D) computed by features()."""
+
+    def fit_images(
+        self, images: Sequence[np.ndarray], labels: np.ndarray | None = None
+    ) -> FeatureDetector:
+        return self.fit(self.features(images), labels)
+
+
 def load_detector_file(path: str | Path) -> Detector:
     """Rebuild a detector from PATH.safetensors and the spec PATH.json beside it."""
     from safetensors.torch import load_file

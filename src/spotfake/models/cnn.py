@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from spotfake.models.base import Detector
+from spotfake.models.base import TorchDetector
 from spotfake.models.registry import register_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
 from spotfake.models.windows import crop_windows
 
 
-class CNNDetector(Detector):
+class CNNDetector(TorchDetector):
     """A timm classifier with a single logit; P(generated) = sigmoid(logit)."""
 
     def __init__(

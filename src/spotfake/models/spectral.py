@@ -32,7 +32,7 @@ from scipy.special import expit
 
 from spotfake.errors import SpotfakeError
 from spotfake.features.spectrum import DEFAULT_BINS, azimuthal_spectra
-from spotfake.models.base import Detector
+from spotfake.models.base import FeatureDetector
 from spotfake.models.registry import register_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
 
@@ -197,7 +197,7 @@ def fit_platt(decisions: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(result.x[0]), float(result.x[1])
 
 
-class SpectralDetector(Detector):
+class SpectralDetector(FeatureDetector):
     """Durall et al.'s detector: azimuthal spectrum of the whole image, then a small head."""
 
     def __init__(self, architecture: str, head: _Head, config: dict[str, Any]) -> None:
@@ -235,12 +235,6 @@ class SpectralDetector(Detector):
         self.weights_changed()
         self.spec.training["fit"] = {**_training_summary(y, len(x)), **summary}
         return self
-
-    def fit_images(
-        self, images: Sequence[np.ndarray], labels: np.ndarray | None = None
-    ) -> SpectralDetector:
-        """fit() on the spectra of RGB arrays of any sizes."""
-        return self.fit(self.features(images), labels)
 
     def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
         if self._state is None:  # fail before the (comparatively costly) FFTs

@@ -1,8 +1,9 @@
 """Detectors that learn in closed form (the spectral ones), through the same command and files.
 
-Their features are computed batch by batch while images are decoded (in DataLoader workers
-when ``data.workers`` > 0), so a large set is never held in memory whole; the fit is then
-``detector.fit(features, np.asarray(labels))``, which is what ``fit_images`` does on decoded images.
+A ``FeatureDetector``'s features are computed batch by batch while images are decoded (in
+DataLoader workers when ``data.workers`` > 0), so a large set is never held in memory whole; the
+fit is then ``detector.fit(features, labels)``. Any other ``ClosedFormDetector`` gets the decoded
+images at once (``fit_images``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from spotfake.models.base import ClosedFormDetector, FeatureDetector
 from spotfake.train.config import TrainConfig
 from spotfake.train.data import TrainData
 from spotfake.train.distributed import Dist
@@ -22,13 +24,18 @@ from spotfake.train.tracking import Tracker
 
 
 def fit_closed_form(
-    cfg: TrainConfig, detector: Any, data: TrainData, out: Path, dist: Dist, log: TextIO
+    cfg: TrainConfig,
+    detector: ClosedFormDetector,
+    data: TrainData,
+    out: Path,
+    dist: Dist,
+    log: TextIO,
 ) -> dict[str, Any]:
     """Fit on the training images, validate, write the run directory like a gradient run."""
     started = time.time()
     labels = [s.label for s in data.train]
     workers = cfg.data.workers or 0
-    if hasattr(detector, "features") and hasattr(detector, "fit"):
+    if isinstance(detector, FeatureDetector):
         features = map_images(data.train_store, labels, detector.features, workers=workers)
         detector.fit(features, np.asarray(labels))
     else:

@@ -1,21 +1,24 @@
 """One training loop for every registered detector: gradient descent, or a closed-form fit.
 
-``fit(cfg, out)`` is what ``spotfake train`` runs. Detectors with a ``fit_images`` method (the
-spectral ones) learn in closed form from decoded images (``closed_form``); the others are
-torch models trained here, torchvision-references style: ``load_data``, ``train_one_epoch``,
+``fit(cfg, out)`` is what ``spotfake train`` runs. A ``ClosedFormDetector`` (the spectral ones)
+learns in one pass over decoded images (``closed_form``); a ``TorchDetector``'s module is
+trained here, torchvision-references style: ``load_data``, ``train_one_epoch``,
 ``evaluate``, with checkpoints at every evaluation so a run can resume where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from spotfake.data.dataset import TrainViews
+from spotfake.models.base import ClosedFormDetector, Detector, TorchDetector
 from spotfake.train import checkpoint as ckpt
 from spotfake.train.config import TrainConfig, save_config, with_absolute_paths
 from spotfake.train.data import TrainData, load_data
@@ -75,10 +78,15 @@ def fit(
         detector = _create(cfg)
         data = load_data(cfg.data, dist.world, log if dist.main else None)
         check_calibration(cfg, data)
-        if hasattr(detector, "fit_images"):
+        if isinstance(detector, ClosedFormDetector):
             from spotfake.train.closed_form import fit_closed_form
 
             return fit_closed_form(cfg, detector, data, out, dist, log) if dist.main else {}
+        if not isinstance(detector, TorchDetector):
+            raise ValueError(
+                f"{cfg.model} is neither a TorchDetector nor a ClosedFormDetector: "
+                "spotfake train has nothing to optimise or fit"
+            )
         run = _start(cfg, out, detector, data, dist, device, resuming, log)
         train(run)
         run.tracker.close()
@@ -99,32 +107,37 @@ def _check_run_dir(out: Path, resume: bool, explicit: bool) -> bool:
     return has_checkpoint and resume
 
 
-def _create(cfg: TrainConfig) -> Any:
+def _create(cfg: TrainConfig) -> Detector:
     """The untrained detector of the recipe, with its initial weights (local files only)."""
     import torch
 
-    from spotfake.models.registry import create_detector
+    from spotfake.models.registry import DETECTORS
 
     torch.manual_seed(cfg.optim.seed)  # the same initial weights on every rank and rerun
-    pixel: dict[str, Any] = {"crop": cfg.eval_crop}
-    if cfg.upscale != 1:
-        pixel.update(upscale=cfg.upscale, upscale_method=cfg.upscale_method)
-    try:
-        detector = create_detector(cfg.model, **{**pixel, **cfg.model_config})
-    except TypeError:  # not a pixel (crop-fed) detector: spectral ones take the whole image
-        if cfg.upscale != 1:
-            raise ValueError(f"{cfg.model} takes no upscale option") from None
-        detector = create_detector(cfg.model, **cfg.model_config)
+    factory = DETECTORS.factory(cfg.model)
+    detector = factory(**_input_options(cfg, factory), **cfg.model_config)
     detector.spec.name = cfg.name
     if cfg.eval_crops > 1:  # the recipe's inference windows (checked by TrainConfig)
         detector.spec = detector.spec.with_crops(cfg.eval_crops, cfg.eval_crops_min_side)
     if cfg.init:
         from spotfake.models.pretrained import load_init_weights
 
-        if not hasattr(detector, "model"):
+        if not isinstance(detector, TorchDetector):
             raise ValueError(f"init: {cfg.model} has no torch model to initialise")
         load_init_weights(detector.model, cfg.init)
     return detector
+
+
+def _input_options(cfg: TrainConfig, factory: Callable[..., Any]) -> dict[str, Any]:
+    """The recipe's eval_crop and upscale, for the factories that declare those options (crop-fed
+    detectors); spectral ones take the whole image and no options of the kind."""
+    declared = inspect.signature(factory).parameters
+    options: dict[str, Any] = {"crop": cfg.eval_crop} if "crop" in declared else {}
+    if cfg.upscale != 1:
+        if "upscale" not in declared:
+            raise ValueError(f"{cfg.model} takes no upscale option")
+        options.update(upscale=cfg.upscale, upscale_method=cfg.upscale_method)
+    return options
 
 
 def total_steps(cfg: TrainConfig, epoch_steps: int) -> int:
@@ -139,7 +152,7 @@ def total_steps(cfg: TrainConfig, epoch_steps: int) -> int:
 def _start(
     cfg: TrainConfig,
     out: Path,
-    detector: Any,
+    detector: TorchDetector,
     data: TrainData,
     dist: Dist,
     device: str,
@@ -174,10 +187,9 @@ def _start(
     return run
 
 
-def _check_crop(cfg: TrainConfig, detector: Any) -> None:
-    multiple = getattr(detector, "multiple", 1)
-    if cfg.train_crop % multiple:
-        raise ValueError(f"train_crop must be a multiple of {multiple} for {cfg.model}")
+def _check_crop(cfg: TrainConfig, detector: TorchDetector) -> None:
+    if cfg.train_crop % detector.multiple:
+        raise ValueError(f"train_crop must be a multiple of {detector.multiple} for {cfg.model}")
 
 
 def _amp(cfg: TrainConfig, device: str, log: TextIO | None) -> Any:
