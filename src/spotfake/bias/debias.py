@@ -16,7 +16,7 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -37,6 +37,7 @@ from spotfake.bias.debias_plan import (
     stream,
 )
 from spotfake.data.layouts import discover, is_zip_location, split_zip_location
+from spotfake.data.members import Archives
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
 from spotfake.io.outdir import check_output_folder, fresh_output_folder
@@ -202,7 +203,7 @@ def _write_all(
 ) -> list[tuple[Job, ImageRecord]]:
     """Encode and write every job in threads; unreadable sources become drops."""
     written = []
-    with _archives(jobs) as archives, ThreadPoolExecutor(workers or os.cpu_count()) as pool:
+    with Archives() as archives, ThreadPoolExecutor(workers or os.cpu_count()) as pool:
         for job, outcome in zip(
             jobs, pool.map(lambda j: _write_one(j, root, archives), jobs), strict=True
         ):
@@ -217,17 +218,7 @@ def _write_all(
     return written
 
 
-@contextmanager
-def _archives(jobs: Sequence[Job]) -> Iterator[dict[str, zipfile.ZipFile]]:
-    """The zip archives the jobs read from, opened once and shared by the threads."""
-    names = {split_zip_location(j.record.path)[0] for j in jobs if is_zip_location(j.record.path)}
-    with ExitStack() as stack:
-        yield {name: stack.enter_context(zipfile.ZipFile(name)) for name in sorted(names)}
-
-
-def _write_one(
-    job: Job, root: Path, archives: dict[str, zipfile.ZipFile]
-) -> str | tuple[ImageRecord, list[str]]:
+def _write_one(job: Job, root: Path, archives: Archives) -> str | tuple[ImageRecord, list[str]]:
     """Write one job's file: its record and notes, or the reason its source could not be read."""
     try:
         data, notes = encode_job(job, archives)
@@ -245,11 +236,9 @@ def _write_one(
     return record, notes
 
 
-def encode_job(
-    job: Job, archives: dict[str, zipfile.ZipFile] | None = None
-) -> tuple[bytes, list[str]]:
+def encode_job(job: Job, archives: Archives | None = None) -> tuple[bytes, list[str]]:
     """The JPEG bytes of one job (decode, RGB, centre crop, encode) and notes on what it took."""
-    with _open_source(job.record.path, archives or {}) as image:
+    with _open_source(job.record.path, archives) as image:
         check_pixel_count(image.width, image.height, DEFAULT_MAX_PIXELS)
         try:
             image.load()
@@ -272,18 +261,17 @@ def encode_job(
 
 
 @contextmanager
-def _open_source(location: str, archives: dict[str, zipfile.ZipFile]) -> Iterator[ImageFile]:
+def _open_source(location: str, archives: Archives | None) -> Iterator[ImageFile]:
     """A source file or zip member opened lazily, refused with the prober's messages."""
     if not is_zip_location(location):
         with open_image(location) as (image, _):
             yield image
         return
-    archive, member = split_zip_location(location)
-    if archive in archives:
-        data = archives[archive].read(member)
+    if archives is not None:
+        data = archives.read(location)
     else:
-        with zipfile.ZipFile(archive) as zf:
-            data = zf.read(member)
+        with Archives() as own:
+            data = own.read(location)
     probe_bytes(data, location)  # raises ImageReadError for what the prober refuses
     with Image.open(io.BytesIO(data)) as image:
         yield image

@@ -12,7 +12,6 @@ view, so a run gives the same batches whatever the number of workers, and resume
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from spotfake.data.layouts import is_zip_location, split_zip_location
+from spotfake.data.layouts import is_zip_location
+from spotfake.data.members import read_member
 from spotfake.errors import ImageReadError
 
 View = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
@@ -48,9 +48,8 @@ def read_pixels(location: str, max_pixels: int | None = None) -> np.ndarray:
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     if not is_zip_location(location):
         return read_image(location, limit).pixels
-    archive, member = split_zip_location(location)
     try:
-        data = _archive(archive).read(member)
+        data = read_member(location)
     except (KeyError, OSError, zipfile.BadZipFile) as exc:
         raise ImageReadError(f"{location}: {exc}") from exc
     return _decode_bytes(data, location, limit)
@@ -73,21 +72,6 @@ def _decode_bytes(data: bytes, location: str, max_pixels: int) -> np.ndarray:
         raise ImageReadError(f"{location}: too many pixels: {exc}") from exc
     except DECODE_ERRORS as exc:
         raise ImageReadError(f"{location}: cannot decode: {exc}") from exc
-
-
-_ARCHIVES: dict[str, zipfile.ZipFile] = {}
-_ARCHIVES_PID: list[int] = [0]  # the process that opened them
-
-
-def _archive(path: str) -> zipfile.ZipFile:
-    """A zip archive opened once per process (parsing a large central directory takes ~1 s)."""
-    if _ARCHIVES_PID[0] != os.getpid():
-        _ARCHIVES.clear()  # inherited across fork: the parent owns those handles
-        _ARCHIVES_PID[0] = os.getpid()
-    zf = _ARCHIVES.get(path)
-    if zf is None:
-        zf = _ARCHIVES[path] = zipfile.ZipFile(path)
-    return zf
 
 
 def decode_all(locations: Sequence[str], threads: int = 2) -> list[np.ndarray]:

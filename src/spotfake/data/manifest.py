@@ -27,6 +27,7 @@ from spotfake.data.layouts import (
     is_zip_location,
     split_zip_location,
 )
+from spotfake.data.members import archive, close_archives, read_member
 from spotfake.errors import ImageReadError
 from spotfake.records import ImageRecord
 
@@ -122,35 +123,15 @@ def probe_chunk(entries: list[Entry]) -> list[ImageRecord]:
     return [_probe_entry(entry) for entry in entries]
 
 
-# Archives opened by this process: parsing a large central directory takes about a second, so
-# each process does it once per archive rather than once per chunk.
-_ARCHIVES: dict[str, zipfile.ZipFile] = {}
-
-
-def _archive(path: str) -> zipfile.ZipFile:
-    """A zip archive opened once per process (reopened if the file changed since)."""
-    zf = _ARCHIVES.get(path)
-    if zf is None or zf.fp is None:
-        zf = _ARCHIVES[path] = zipfile.ZipFile(path)
-    return zf
-
-
-def close_archives() -> None:
-    """Close the archives this process opened for probing."""
-    while _ARCHIVES:
-        _ARCHIVES.popitem()[1].close()
-
-
 def _probe_entry(entry: Entry) -> ImageRecord:
     """One entry's record, or a record carrying the reason it could not be read."""
     from spotfake.io.probe import probe, probe_bytes
 
     try:
         if is_zip_location(entry.location):
-            archive, member = split_zip_location(entry.location)
-            zf = _archive(archive)
-            info = zf.getinfo(member)
-            record = probe_bytes(zf.read(info), entry.location)
+            archive_path, member = split_zip_location(entry.location)
+            info = archive(archive_path).getinfo(member)
+            record = probe_bytes(read_member(entry.location), entry.location)
             record.modified = _zip_time(info)
         else:
             record = probe(entry.location)
@@ -180,19 +161,19 @@ def _stamps(entries: list[Entry]) -> dict[str, tuple[int, float]]:
     by_archive: dict[str, list[str]] = {}
     for entry in entries:
         if is_zip_location(entry.location):
-            archive, member = split_zip_location(entry.location)
-            by_archive.setdefault(archive, []).append(member)
+            path, member = split_zip_location(entry.location)
+            by_archive.setdefault(path, []).append(member)
             continue
         try:
             info = os.stat(entry.location)
         except OSError:
             continue
         stamps[entry.location] = (info.st_size, info.st_mtime)
-    for archive, members in by_archive.items():
-        with zipfile.ZipFile(archive) as zf:
-            for member in members:
-                zinfo = zf.getinfo(member)
-                stamps[f"{archive}{ZIP_SEPARATOR}{member}"] = (zinfo.file_size, _zip_time(zinfo))
+    for path, members in by_archive.items():
+        zf = archive(path)
+        for member in members:
+            zinfo = zf.getinfo(member)
+            stamps[f"{path}{ZIP_SEPARATOR}{member}"] = (zinfo.file_size, _zip_time(zinfo))
     return stamps
 
 

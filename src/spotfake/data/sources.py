@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from spotfake.data.layouts import is_zip_location, split_zip_location
+from spotfake.data.members import Archives, read_member
+from spotfake.data.members import archive as archive_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -96,12 +97,11 @@ def list_items(
 
     if is_zip_location(source.path):
         archive, prefix = split_zip_location(source.path)
-        with zipfile.ZipFile(root / archive) as zf:
-            names = sorted(
-                n
-                for n in zf.namelist()
-                if n.startswith(prefix) and Path(n).suffix.lower() in IMAGE_SUFFIXES
-            )
+        names = sorted(
+            n
+            for n in archive_of(str(root / archive)).namelist()
+            if n.startswith(prefix) and Path(n).suffix.lower() in IMAGE_SUFFIXES
+        )
         locations = [f"{root / archive}!{n}" for n in names]
         keys = names
     else:
@@ -124,26 +124,10 @@ def list_items(
     return items
 
 
-def read_zip_members(locations: list[str]) -> dict[str, bytes]:
-    """The bytes of "archive.zip!member" locations, opening each archive once.
-
-    Opening a large archive parses its whole central directory, so per-member opens are slow.
-    """
-    by_archive: dict[str, list[str]] = {}
-    for location in locations:
-        archive, member = split_zip_location(location)
-        by_archive.setdefault(archive, []).append(member)
-    blobs = {}
-    for archive, members in by_archive.items():
-        with zipfile.ZipFile(archive) as zf:
-            blobs.update({f"{archive}!{m}": zf.read(m) for m in members})
-    return blobs
-
-
 def load_pixels(location: str, data: bytes | None = None) -> tuple[np.ndarray, int | None]:
     """Decode an item to RGB uint8 and return its JPEG quality (None when not a JPEG).
 
-    data: the bytes of a zip member, read beforehand (see read_zip_members).
+    data: the bytes of a zip member, read beforehand.
     """
     from spotfake.io import read_image
 
@@ -155,7 +139,7 @@ def load_pixels(location: str, data: bytes | None = None) -> tuple[np.ndarray, i
     from spotfake.io import as_rgb_array, estimate_jpeg_quality
 
     if data is None:
-        data = read_zip_members([location])[location]
+        data = read_member(location)
     with Image.open(io.BytesIO(data)) as im:
         tables = getattr(im, "quantization", None) if im.format == "JPEG" else None
         quality = estimate_jpeg_quality(tables[0])[0] if tables else None
@@ -174,7 +158,8 @@ class Example:
 
 def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
     """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
-    blobs = read_zip_members([i.location for i in items if is_zip_location(i.location)])
+    with Archives() as archives:  # each archive opened once, closed when all are read
+        blobs = archives.read_many(i.location for i in items if is_zip_location(i.location))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         decoded = list(pool.map(lambda i: load_pixels(i.location, blobs.get(i.location)), items))
     return [
