@@ -112,3 +112,13 @@ def test_lazily_opened_corrupt_image(rgb_image: Image.Image, write: Callable[...
 def test_unconvertible_mode() -> None:
     with pytest.raises(ImageReadError, match="unsupported pixel mode La"):
         as_rgb_array(Image.new("La", (3, 2)))
+
+
+def test_center_crop_keeps_short_sides_and_snaps_to_a_grid() -> None:
+    from spotfake.io.convert import center_crop
+
+    image = np.arange(40 * 30).reshape(40, 30)
+    assert center_crop(image, 10).tolist() == image[15:25, 10:20].tolist()
+    assert center_crop(image, 64).shape == (40, 30)  # smaller than the crop: kept whole
+    snapped = center_crop(image, 10, grid=(8, 8))  # corner (10, 15) -> (8, 8)
+    assert snapped.tolist() == image[8:18, 8:18].tolist()

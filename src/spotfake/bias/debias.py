@@ -39,7 +39,7 @@ from spotfake.bias.debias_plan import (
 from spotfake.data.layouts import discover, is_zip_location, split_zip_location
 from spotfake.data.members import Archives
 from spotfake.errors import ImageReadError
-from spotfake.io.convert import DECODE_ERRORS, image_to_rgb
+from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
 from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import open_image, probe, probe_bytes
 from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
@@ -250,7 +250,7 @@ def encode_job(job: Job, archives: Archives | None = None) -> tuple[bytes, list[
         picture = Image.fromarray(image_to_rgb(image))
     if job.resize:
         picture = _resized(picture, job.crop)
-    picture = centre_crop(picture, job.crop, block)
+    picture = _cropped(picture, job.crop, block)
     buffer = io.BytesIO()
     if tables is not None:
         picture.save(buffer, "JPEG", qtables=tables, subsampling=job.subsampling)
@@ -309,14 +309,12 @@ def _mcu(image: Image.Image) -> tuple[int, int]:
     return (8 * max(h for _, h, _, _ in image.layer), 8 * max(v for _, _, v, _ in image.layer))
 
 
-def centre_crop(picture: Image.Image, size: int, block: tuple[int, int] = (1, 1)) -> Image.Image:
-    """The size x size centre of a picture, its corner moved back onto the block grid."""
+def _cropped(picture: Image.Image, size: int, block: tuple[int, int]) -> Image.Image:
+    """The size x size centre of a picture on the block grid; refused when smaller."""
     width, height = picture.size
     if width < size or height < size:
         raise ImageReadError(f"{width}x{height} is smaller than the {size}x{size} crop")
-    left = (width - size) // 2 // block[0] * block[0]
-    top = (height - size) // 2 // block[1] * block[1]
-    return picture.crop((left, top, left + size, top + size))
+    return Image.fromarray(center_crop(np.asarray(picture), size, block))
 
 
 def _resized(picture: Image.Image, side: int) -> Image.Image:

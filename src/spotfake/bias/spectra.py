@@ -36,6 +36,7 @@ from spotfake.features.spectrum import (
     profile_to_feature,
     to_gray,
 )
+from spotfake.io.convert import center_crop
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 CLASS_NAMES = {REAL: "real", GENERATED: "generated"}
@@ -227,13 +228,6 @@ def _usable(records: list[ImageRecord]) -> Iterator[ImageRecord]:
 
 
 # -- measuring -----------------------------------------------------------------------------------
-
-
-def center_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """The central size x size pixels of an HxW[xC] array (no resizing)."""
-    top = (image.shape[0] - size) // 2
-    left = (image.shape[1] - size) // 2
-    return image[top : top + size, left : left + size]
 
 
 def batch_spectra(

@@ -14,7 +14,7 @@ import numpy as np
 
 from spotfake.data.augment import jpeg_roundtrip
 from spotfake.evaluate.metrics import detection_metrics
-from spotfake.models.cnn import center_crop
+from spotfake.io.convert import center_crop
 
 Transform = Callable[[np.ndarray, int], np.ndarray]  # (pixels, label) -> pixels
 

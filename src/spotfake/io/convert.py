@@ -125,3 +125,13 @@ def _check_range(samples: np.ndarray, low: float, high: float, what: str) -> Non
             f"{what} pixel values must lie in [{low:g}, {high:g}], "
             f"got [{found_low:g}, {found_high:g}]"
         )
+
+
+def center_crop(image: np.ndarray, size: int, grid: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """The central size x size window of an HxW[xC] array, never resized: a side shorter than
+    size is kept whole. grid (x, y): the corner moves back onto that grid (a JPEG's MCU grid, so
+    a re-encoded crop keeps the original's block boundaries)."""
+    height, width = image.shape[:2]
+    top = max(0, (height - size) // 2) // grid[1] * grid[1]
+    left = max(0, (width - size) // 2) // grid[0] * grid[0]
+    return image[top : top + size, left : left + size]

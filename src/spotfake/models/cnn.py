@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from spotfake.io.convert import center_crop
 from spotfake.models.base import TorchDetector
 from spotfake.models.registry import register_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
@@ -235,14 +236,6 @@ def upscale_image(image: np.ndarray, factor: int, method: str = "bicubic") -> np
     height, width = image.shape[:2]
     filter_ = Image.Resampling(UPSCALE_METHODS[method])
     return np.asarray(Image.fromarray(image).resize((width * factor, height * factor), filter_))
-
-
-def center_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """The central size x size window; a side shorter than size is kept whole (never upscaled)."""
-    height, width = image.shape[:2]
-    top = max(0, (height - size) // 2)
-    left = max(0, (width - size) // 2)
-    return image[top : top + size, left : left + size]
 
 
 def _resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
