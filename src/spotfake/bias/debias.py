@@ -14,7 +14,7 @@ import io
 import os
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -43,9 +43,9 @@ from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
 from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import open_image, probe, probe_bytes
 from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
+from spotfake.progress import Progress
 from spotfake.records import GENERATED, REAL, ImageRecord
 
-Progress = Callable[[int], None]
 MARKER = "debias.json"  # written first: marks a folder --overwrite may clear
 DROPPED = "dropped.csv"
 MIN_PER_BIN = 8  # bytes-per-pixel bins hold at least this many files on average

@@ -37,6 +37,7 @@ from spotfake.features.spectrum import (
     to_gray,
 )
 from spotfake.io.convert import center_crop
+from spotfake.progress import Progress
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 CLASS_NAMES = {REAL: "real", GENERATED: "generated"}
@@ -49,7 +50,6 @@ _MAX_BATCH = 512  # keeps the progress bar moving on tiny crops
 
 GroupKey = tuple[int, str | None]
 Item = TypeVar("Item", ImageRecord, Entry)
-Progress = Callable[[int], None]
 Task = tuple[GroupKey, ImageRecord]
 Measured = tuple[np.ndarray, np.ndarray, np.ndarray]  # 1-D features, 2-D spectra, 2-D at crop_2d
 

@@ -12,7 +12,7 @@ import csv
 import os
 import sys
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import fields, replace
 from datetime import datetime
@@ -29,6 +29,7 @@ from spotfake.data.layouts import (
 )
 from spotfake.data.members import archive, close_archives, read_member
 from spotfake.errors import ImageReadError
+from spotfake.progress import Progress
 from spotfake.records import ImageRecord
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ImageRecord))
@@ -40,8 +41,6 @@ _LIST_SEPARATOR = ";"
 _CHUNK = 512
 # Below this many files probing in this process is faster than starting workers.
 _PARALLEL_MIN = 4_000
-
-Progress = Callable[[int], None]
 
 
 def index(

@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from spotfake.data.layouts import is_zip_location, split_zip_location
 from spotfake.evaluate.metrics import METRIC_KEYS, full_metrics
 from spotfake.evaluate.perturb import CLEAN, NEUTRAL, Condition
 from spotfake.evaluate.scoring import Scored, score_records
+from spotfake.progress import Progress
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ ROW_KEYS: tuple[str, ...] = (
     "model", "dataset", "generator", "reals", "condition", "perturbation", "level", "threshold",
     *METRIC_KEYS,
 )  # fmt: skip
-Progress = Callable[[int], None]
 
 
 @dataclass

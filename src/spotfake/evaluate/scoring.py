@@ -20,12 +20,12 @@ from spotfake.data.members import Reader, member_reader
 from spotfake.data.sources import load_pixels
 from spotfake.errors import SpotfakeError
 from spotfake.evaluate.perturb import Condition
+from spotfake.progress import Progress
 from spotfake.records import ImageRecord
 
 if TYPE_CHECKING:
     from spotfake.models.base import Detector
 
-Progress = Callable[[int], None]
 Prepared = list[np.ndarray] | str  # the image under every condition, or why it failed
 
 

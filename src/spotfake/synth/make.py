@@ -39,6 +39,7 @@ from spotfake.data.sources import split_of
 from spotfake.errors import SpotfakeError
 from spotfake.io.outdir import check_output_folder, fresh_output_folder
 from spotfake.io.probe import probe
+from spotfake.progress import Progress
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.synth.encode import encode_like
 from spotfake.synth.reals import hashed_order, read_source
@@ -49,7 +50,6 @@ REAL_MODES = ("link", "copy", "manifest")
 Reconstruct = Callable[[np.ndarray], np.ndarray]
 Counterpart = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (real, fake) -> counterpart
 COUNTERPART_SUFFIX = "-counterpart"
-Progress = Callable[[int], None]
 
 
 @dataclass
