@@ -12,13 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spotfake.bias.debias import (
-    check_output,
-    debias,
-    match_bytes_per_pixel,
-    output_folders,
-    source_stem,
-)
+from spotfake.bias.debias import check_output, debias, match_bytes_per_pixel
 from spotfake.bias.debias_plan import (
     BALANCE,
     NO_FAKES,
@@ -29,7 +23,7 @@ from spotfake.bias.debias_plan import (
     DebiasOptions,
     plan_debias,
 )
-from spotfake.data.layouts import discover
+from spotfake.data.layouts import discover, output_folders, source_stem
 from spotfake.data.manifest import open_dataset, read_manifest
 from spotfake.io import estimate_jpeg_quality, probe
 from spotfake.records import ImageRecord

@@ -15,8 +15,6 @@ from spotfake.bias.spectra import (
     batch_spectra,
     compute_spectra,
     group_crop,
-    sample_groups,
-    select,
 )
 from spotfake.bias.spectra_report import (
     high_frequency_ratio,
@@ -25,6 +23,7 @@ from spotfake.bias.spectra_report import (
     write_outputs,
 )
 from spotfake.data.layouts import Entry
+from spotfake.data.sampling import sample_groups, select
 from spotfake.errors import SpotfakeError
 from spotfake.features.spectrum import azimuthal_spectrum
 from spotfake.records import GENERATED, REAL, ImageRecord

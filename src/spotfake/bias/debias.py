@@ -13,12 +13,12 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -36,7 +36,13 @@ from spotfake.bias.debias_plan import (
     plan_debias,
     stream,
 )
-from spotfake.data.layouts import discover, is_zip_location, split_zip_location
+from spotfake.bias.debias_report import MARKER, DebiasResult, write_reports
+from spotfake.data.layouts import (
+    discover,
+    is_zip_location,
+    output_folders,
+    source_stem,
+)
 from spotfake.data.members import Archives
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
@@ -46,8 +52,6 @@ from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
 from spotfake.progress import Progress
 from spotfake.records import GENERATED, REAL, ImageRecord
 
-MARKER = "debias.json"  # written first: marks a folder --overwrite may clear
-DROPPED = "dropped.csv"
 MIN_PER_BIN = 8  # bytes-per-pixel bins hold at least this many files on average
 _READ_ERRORS: tuple[type[Exception], ...] = (
     ImageReadError,
@@ -56,23 +60,6 @@ _READ_ERRORS: tuple[type[Exception], ...] = (
     zipfile.BadZipFile,
     *DECODE_ERRORS,
 )
-
-
-@dataclass
-class DebiasResult:
-    """What was written where, what was left out and why, and what happened on the way."""
-
-    out: Path
-    plan: Plan
-    records: list[ImageRecord]  # the copy's manifest
-    dropped: list[Drop]
-    notes: Counter[str] = field(default_factory=Counter)
-    manifest: Path | None = None
-    layout_mismatches: list[str] = field(default_factory=list)
-
-    @property
-    def unreadable(self) -> int:
-        return sum(d.reason == UNREADABLE for d in self.dropped)
 
 
 def debias(
@@ -141,8 +128,6 @@ def write_debiased(
 
     Call check_output first: an existing folder is cleared here.
     """
-    from spotfake.bias.debias_report import write_reports
-
     if manifest_format not in ("csv", "parquet"):
         raise ValueError(f"manifest format must be csv or parquet, got {manifest_format!r}")
     root = fresh_output_folder(Path(out), MARKER)
@@ -173,25 +158,6 @@ def named(jobs: Sequence[Job]) -> list[Job]:
         used.add(name.lower())
         result.append(replace(job, name=name))
     return result
-
-
-def output_folders(
-    generator: str | None, category: str | None, split: str | None, fake: bool
-) -> list[str]:
-    """Folders that `spotfake.data.layouts` reads back as this generator, category and split."""
-    if generator is None and category:
-        label = "1_fake" if fake else "0_real"  # CNNDetection: "<class>/{0_real,1_fake}"
-    else:
-        label = "fake" if fake else "real"
-    categories = category.split("/") if category else []
-    return [p for p in (generator, *categories, split, label) if p]
-
-
-def source_stem(location: str) -> str:
-    """A source file's name without its suffix (a zip member's own name)."""
-    if is_zip_location(location):
-        location = split_zip_location(location)[1]
-    return PurePosixPath(location.replace("\\", "/")).stem or "image"
 
 
 def _write_all(

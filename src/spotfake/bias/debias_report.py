@@ -6,17 +6,36 @@ import csv
 import json
 import os
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from spotfake import __version__
-from spotfake.bias.debias import DROPPED, MARKER, DebiasResult
-from spotfake.bias.debias_plan import Drop, GroupPlan, name_key
+from spotfake.bias.debias_plan import UNREADABLE, Drop, GroupPlan, Plan, name_key
 from spotfake.data.manifest import write_manifest
-from spotfake.records import GENERATED
+from spotfake.records import GENERATED, ImageRecord
 
+MARKER = "debias.json"  # written first: marks a folder --overwrite may clear
+DROPPED = "dropped.csv"
 NO_GENERATOR = "(none)"
 CLASSES = ("real", "fake")
+
+
+@dataclass
+class DebiasResult:
+    """What was written where, what was left out and why, and what happened on the way."""
+
+    out: Path
+    plan: Plan
+    records: list[ImageRecord]  # the copy's manifest
+    dropped: list[Drop]
+    notes: Counter[str] = field(default_factory=Counter)
+    manifest: Path | None = None
+    layout_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(d.reason == UNREADABLE for d in self.dropped)
 
 
 def write_reports(result: DebiasResult, source: str = "") -> None:

@@ -13,20 +13,15 @@ million-image set costs what its sample costs; decoded pixels are streamed into 
 
 from __future__ import annotations
 
-import csv
-import os
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
-from spotfake.data.layouts import Entry, discover
-from spotfake.data.manifest import is_manifest_header, open_dataset, probe_entries
 from spotfake.data.members import member_reader
+from spotfake.data.sampling import GroupKey, Selection, group_order
 from spotfake.data.sources import load_pixels
 from spotfake.errors import SpotfakeError
 from spotfake.features.spectrum import (
@@ -42,28 +37,13 @@ from spotfake.records import GENERATED, REAL, ImageRecord
 
 CLASS_NAMES = {REAL: "real", GENERATED: "generated"}
 DEFAULT_CROP = 256
-DEFAULT_LIMIT = 500
 MIN_SIDE = 8  # smaller images have too few rings for a spectrum and are skipped
 _CROP_PERCENTILE = 0.10  # a group's crop fits all but its smallest tenth of images
 _BATCH_PIXELS = 1 << 22  # pixels transformed at once: 64 crops of 256 x 256 (~200 MB peak)
 _MAX_BATCH = 512  # keeps the progress bar moving on tiny crops
 
-GroupKey = tuple[int, str | None]
-Item = TypeVar("Item", ImageRecord, Entry)
 Task = tuple[GroupKey, ImageRecord]
 Measured = tuple[np.ndarray, np.ndarray, np.ndarray]  # 1-D features, 2-D spectra, 2-D at crop_2d
-
-
-@dataclass
-class Selection:
-    """A dataset's sample: probed records per (label, generator) group, and what was left out."""
-
-    groups: dict[GroupKey, list[ImageRecord]]
-    available: dict[GroupKey, int]  # labelled files of each group before the limit
-    files: int
-    unlabelled: int
-    limit: int
-    seed: int
 
 
 @dataclass
@@ -128,84 +108,9 @@ class SpectraResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (location, reason)
 
 
-def group_order(key: GroupKey) -> tuple[int, str]:
-    """Sort key of groups: class, then generator name (unnamed last)."""
-    return key[0], key[1] if key[1] is not None else "\uffff"
-
-
 def group_name(label: int, generator: str | None) -> str:
     """'real', 'generated', or 'generated/<generator>' ('unnamed' when the layout names none)."""
     return f"{CLASS_NAMES[label]}/{generator or 'unnamed'}"
-
-
-# -- choosing the sample -------------------------------------------------------------------------
-
-
-def select(
-    dataset: str | os.PathLike[str],
-    limit: int = DEFAULT_LIMIT,
-    seed: int = 0,
-    workers: int | None = None,
-    generator: str | None = None,
-) -> Selection:
-    """Up to ``limit`` labelled files per (label, generator) group, probed; same seed, same files.
-
-    A manifest is read as it is; any other dataset is listed first and only the sample is probed.
-    """
-    text = os.fspath(dataset)
-    groups: dict[GroupKey, list[ImageRecord]]
-    if _is_manifest(text):
-        records = open_dataset(text, generator=generator)
-        groups = sample_groups(records, limit, seed)
-        keys = [(r.label, r.generator) for r in records]
-    else:
-        entries = discover(text, generator=generator)
-        groups = _probed(sample_groups(entries, limit, seed), workers)
-        keys = [(e.label, e.generator) for e in entries]
-    available = Counter((label, name) for label, name in keys if label is not None)
-    unlabelled = len(keys) - available.total()
-    return Selection(groups, dict(available), len(keys), unlabelled, limit, seed)
-
-
-def _probed(
-    sampled: dict[GroupKey, list[Entry]], workers: int | None
-) -> dict[GroupKey, list[ImageRecord]]:
-    """Records of the sampled entries, probed in one call so that large samples use all workers."""
-    records = iter(probe_entries([e for items in sampled.values() for e in items], workers=workers))
-    return {key: [next(records) for _ in items] for key, items in sampled.items()}
-
-
-def _is_manifest(path: str) -> bool:
-    """A Parquet manifest, or a CSV whose header is a manifest's rather than a listing's."""
-    if path.lower().endswith(".parquet"):
-        return True
-    if not path.lower().endswith(".csv") or not os.path.isfile(path):
-        return False
-    with open(path, newline="", encoding="utf-8") as handle:
-        return is_manifest_header(next(csv.reader(handle), []))
-
-
-def sample_groups(items: list[Item], limit: int, seed: int) -> dict[GroupKey, list[Item]]:
-    """Labelled items by (label, generator); a group over ``limit`` keeps a seeded random subset.
-
-    Each group is sorted by location and drawn with its own generator seeded by ``seed``, so a
-    group's sample does not change when other groups are added.
-    """
-    groups: dict[GroupKey, list[Item]] = {}
-    for item in items:
-        if item.label is not None:
-            groups.setdefault((int(item.label), item.generator), []).append(item)
-    for key, members in groups.items():
-        members.sort(key=_location)
-        if len(members) > limit:
-            keep = np.sort(np.random.default_rng(seed).permutation(len(members))[:limit])
-            groups[key] = [members[i] for i in keep]
-    return dict(sorted(groups.items(), key=lambda kv: group_order(kv[0])))
-
-
-def _location(item: ImageRecord | Entry) -> str:
-    """Where an item is: a record's path or an entry's location."""
-    return item.path if isinstance(item, ImageRecord) else item.location
 
 
 def group_crop(records: list[ImageRecord], crop: int) -> int:

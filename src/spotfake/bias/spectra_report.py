@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spotfake.bias.spectra import CLASS_NAMES, GroupSpectra, SpectraResult, group_order
+from spotfake.bias.spectra import CLASS_NAMES, GroupSpectra, SpectraResult
+from spotfake.data.sampling import group_order
 from spotfake.records import GENERATED, REAL
 
 if TYPE_CHECKING:

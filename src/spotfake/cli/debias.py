@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from spotfake.cli.detect import is_terminal
+from spotfake.cli.common import is_terminal
 from spotfake.cli.progress import progress_bar
 
 EXIT_OK = 0

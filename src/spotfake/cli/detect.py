@@ -7,16 +7,15 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from spotfake.cli.common import Device, DeviceOpt, ModelOpt, is_terminal, load_model
 from spotfake.cli.inputs import expand_arguments
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
-from spotfake.errors import DeviceError, SpotfakeError
 
 if TYPE_CHECKING:
     from spotfake.models.base import Detector
@@ -25,29 +24,11 @@ EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 
 
-class Device(StrEnum):
-    """Where the model runs."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-
-
 PathsArg = Annotated[
     list[str],
     typer.Argument(
         metavar="PATH",
         help="Image files, folders, glob patterns, or - to read paths from stdin, one per line.",
-        show_default=False,
-    ),
-]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        metavar="NAME|FILE",
-        help="Shipped model name or .safetensors file (default: the embedded model).",
         show_default=False,
     ),
 ]
@@ -87,7 +68,6 @@ CropsOpt = Annotated[
         show_default=False,
     ),
 ]
-DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="Threads that decode images.")]
 RecursiveOpt = Annotated[
     bool, typer.Option("--recursive", "-r", help="Also look in the folders' sub-folders.")
@@ -126,7 +106,7 @@ def detect(
     files = expand_arguments(paths, sys.stdin, recursive=recursive)
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
-    detector = _load(model, device, crops)
+    detector = load_model(model, device, crops)
     if provenance and not quiet:
         _print_provenance_notice()
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
@@ -205,23 +185,6 @@ def _print_provenance_notice() -> None:
         typer.echo(f"spotfake detect: {notice_text(disabled)}", err=True)
 
 
-def _load(model: str | None, device: Device, crops: int | None = None) -> Detector:
-    """Load the detector; a failure is a usage error (exit 2) on the option that caused it."""
-    from spotfake.detect import DEFAULT_MODEL, embedded_models, load_detector
-
-    if model is None and DEFAULT_MODEL not in embedded_models():
-        message = "no default model is shipped with this install; pass --model NAME|FILE"
-        raise typer.BadParameter(message, param_hint="'--model'")
-    try:
-        return load_detector(model, device=device.value, crops=crops)
-    except ValueError as exc:  # only --crops: bad model files raise ModelLoadError
-        raise typer.BadParameter(str(exc), param_hint="'--crops'") from exc
-    except DeviceError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
-    except SpotfakeError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--model'") from exc
-
-
 @contextmanager
 def _open_output(output: Path | None) -> Iterator[IO[str]]:
     """The file named by -o (created or truncated), else stdout, which is left open."""
@@ -236,14 +199,6 @@ def _open_output(output: Path | None) -> Iterator[IO[str]]:
         ) from exc
     with stream:
         yield stream
-
-
-def is_terminal(stream: IO[str]) -> bool:
-    """Whether a stream is an interactive terminal (False for pipes, files and closed streams)."""
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spotfake.cli.detect import Device, is_terminal
+from spotfake.cli.common import Device, is_terminal
 from spotfake.cli.progress import progress_bar
 from spotfake.errors import DeviceError, SpotfakeError
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.detect import Device, ModelOpt
+from spotfake.cli.common import Device, ModelOpt, load_model
 
 if TYPE_CHECKING:
     from spotfake.serve.settings import ServeSettings
@@ -107,12 +107,11 @@ def _import_server() -> ModuleType:
 
 def _build_app(model: str | None, device: Device, settings: ServeSettings) -> tuple[object, str]:
     """Load the detector once (a usage error when it cannot be), then build the app."""
-    from spotfake.cli.detect import _load  # the same plain --model / --device errors as detect
     from spotfake.detect import resolve_model
     from spotfake.serve.app import create_app, warm_up
     from spotfake.serve.model_info import read_model_card
 
-    detector = _load(model, device)
+    detector = load_model(model, device)
     warm_up(detector)
     chosen = str(getattr(detector, "device", "cpu"))
     card = read_model_card(resolve_model(model))

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spotfake.cli.detect import is_terminal
+from spotfake.cli.common import is_terminal
 from spotfake.cli.progress import Advance, progress_bar
 
 if TYPE_CHECKING:
-    from spotfake.bias.spectra import Selection
+    from spotfake.data.sampling import Selection
 
 EXIT_OK = 0
 EXIT_NO_IMAGES = 1
@@ -111,7 +111,7 @@ def spectrum(
 
 def _select(dataset: str, limit: int, seed: int, workers: int, generator: str | None) -> Selection:
     """The sample of each group; a missing or unreadable dataset is a usage error (exit 2)."""
-    from spotfake.bias.spectra import select
+    from spotfake.data.sampling import select
 
     try:
         return select(dataset, limit=limit, seed=seed, workers=workers, generator=generator)

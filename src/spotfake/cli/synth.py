@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spotfake.cli.detect import Device
+from spotfake.cli.common import Device
 
 if TYPE_CHECKING:
     from spotfake.records import ImageRecord

@@ -215,3 +215,22 @@ def _with_generator(entry: Entry, generator: str) -> Entry:
     if entry.generator is not None:
         return entry
     return Entry(entry.location, entry.label, generator, entry.split, entry.category)
+
+
+def output_folders(
+    generator: str | None, category: str | None, split: str | None, fake: bool
+) -> list[str]:
+    """Folders that `spotfake.data.layouts` reads back as this generator, category and split."""
+    if generator is None and category:
+        label = "1_fake" if fake else "0_real"  # CNNDetection: "<class>/{0_real,1_fake}"
+    else:
+        label = "fake" if fake else "real"
+    categories = category.split("/") if category else []
+    return [p for p in (generator, *categories, split, label) if p]
+
+
+def source_stem(location: str) -> str:
+    """A source file's name without its suffix (a zip member's own name)."""
+    if is_zip_location(location):
+        location = split_zip_location(location)[1]
+    return PurePosixPath(location.replace("\\", "/")).stem or "image"

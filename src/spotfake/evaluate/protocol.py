@@ -83,7 +83,7 @@ def open_datasets(
     Only the sample is probed unless a split is asked for. Raises FileNotFoundError or
     ValueError for a bad dataset.
     """
-    from spotfake.bias.spectra import sample_groups, select
+    from spotfake.data.sampling import sample_groups, select
 
     samples: list[DatasetSample] = []
     names: set[str] = set()

@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from spotfake.bias.debias import output_folders, source_stem
 from spotfake.data.groups import group_key
-from spotfake.data.layouts import is_zip_location, split_zip_location
+from spotfake.data.layouts import is_zip_location, output_folders, source_stem, split_zip_location
 from spotfake.data.members import member_reader
 from spotfake.data.sources import split_of
 from spotfake.errors import SpotfakeError

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spotfake.bias.debias import output_folders
+from spotfake.data.layouts import output_folders
 from spotfake.data.sources import split_of
 from spotfake.io.outdir import fresh_output_folder
 from spotfake.io.probe import probe
