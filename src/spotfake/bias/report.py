@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ import numpy as np
 from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit
 from spotfake.bias.stats import top_shares
 from spotfake.records import GENERATED, REAL, ImageRecord
+from spotfake.reporting import Section, to_html, to_markdown
 
 _COLOURS = {"real": "#1f77b4", "generated": "#d62728"}
 PLOTS = {
@@ -30,8 +30,9 @@ def write_report(result: Audit, records: Sequence[ImageRecord], folder: Path, ti
     (folder / "audit.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     usable = [r for r in records if r.error is None and r.label in (REAL, GENERATED)]
     _plot_all(result, usable, folder)
-    (folder / "report.md").write_text(markdown(result, title))
-    (folder / "report.html").write_text(to_html(result, title))
+    heading, intro, sections = f"Bias audit: {title}", _intro(result), _sections(result)
+    (folder / "report.md").write_text(to_markdown(heading, intro, sections))
+    (folder / "report.html").write_text(to_html(heading, intro, sections))
 
 
 def _tables(result: Audit) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -109,49 +110,13 @@ def _intro(result: Audit) -> list[str]:
     ]
 
 
-def markdown(result: Audit, title: str) -> str:
-    """The report in Markdown, plots linked as PNG files in the same folder."""
-    lines = [f"# Bias audit: {title}", ""]
-    lines += [line + "\n" for line in _intro(result)]
-    for heading, header, rows in _tables(result):
-        lines += [f"## {heading}", "", "| " + " | ".join(header) + " |"]
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
-        lines.append("")
-    lines += ["## Plots", ""]
-    lines += [f"### {caption}\n\n![{caption}]({name})\n" for name, caption in PLOTS.items()]
-    return "\n".join(lines)
-
-
-def to_html(result: Audit, title: str) -> str:
-    """The report as one self-contained HTML page (plots referenced beside it)."""
-    esc = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Bias audit: {esc(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Bias audit: {esc(title)}</h1>",
+def _sections(result: Audit) -> list[Section]:
+    """The tables, one section each, then the plots."""
+    sections = [
+        Section(heading, tables=[("", header, rows)]) for heading, header, rows in _tables(result)
     ]
-    for line in _intro(result):
-        text = esc(line).replace("**", "")
-        parts.append(f"<p>{text}</p>")
-    for heading, header, rows in _tables(result):
-        parts.append(f"<h2>{esc(heading)}</h2><table><tr>")
-        parts += [f"<th>{esc(h)}</th>" for h in header] + ["</tr>"]
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>")
-        parts.append("</table>")
-    for name, caption in PLOTS.items():
-        parts.append(f"<h3>{esc(caption)}</h3><img src='{name}' alt='{esc(caption)}'>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .5rem;"
-    "text-align:left;vertical-align:top}img{max-width:100%}"
-)
+    sections.append(Section("Plots", images=[(name, caption) for name, caption in PLOTS.items()]))
+    return sections
 
 
 def _auc(value: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,23 @@ def detection_metrics(
         "ap": float(average_precision_score(labels, scores)) if both else None,
         "auc": float(roc_auc_score(labels, scores)) if both else None,
     }
+
+
+def group_metrics(
+    labels: Sequence[int], groups: Sequence[str], scores: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    """detection_metrics overall and per group (a source, a generator), each group against every
+    image of the other class; ``accuracy_own`` is the group's accuracy on its own images."""
+    label_array, group_array = np.asarray(labels), np.asarray(groups)
+    scores = np.asarray(scores, dtype=np.float64)
+    out: dict[str, Any] = {"overall": detection_metrics(label_array, scores, threshold)}
+    for name in sorted(set(group_array.tolist())):
+        mine = group_array == name
+        keep = mine | (label_array != label_array[mine][0])
+        out[name] = detection_metrics(label_array[keep], scores[keep], threshold)
+        own = detection_metrics(label_array[mine], scores[mine], threshold)
+        out[name]["accuracy_own"] = own["accuracy"]
+    return out
 
 
 def expected_calibration_error(

@@ -7,14 +7,12 @@ recompute any figure; metrics.csv one row per model x dataset x generator x cond
 from __future__ import annotations
 
 import csv
-import html
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spotfake.evaluate.gallery import Gallery, pick_galleries, safe_name, write_thumbnails
+from spotfake.evaluate.gallery import pick_galleries, safe_name, write_thumbnails
 from spotfake.evaluate.perturb import CLEAN, GRIDS, kinds_of
 from spotfake.evaluate.protocol import (
     ALL,
@@ -24,6 +22,7 @@ from spotfake.evaluate.protocol import (
     robustness_curves,
     series_name,
 )
+from spotfake.reporting import Section, to_html, to_markdown
 
 NOTES = {
     "reals": "own: a generator's fakes against the reals of the same generator subset; "
@@ -124,17 +123,6 @@ def _csv_number(value: float) -> str:
 
 
 # -- sections ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Section:
-    """A part of the report: text, tables, images and galleries, rendered to Markdown and HTML."""
-
-    heading: str
-    text: list[str] = field(default_factory=list)
-    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
-    images: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
-    galleries: list[Gallery] = field(default_factory=list)
 
 
 def _fmt(value: Any) -> str:
@@ -289,70 +277,3 @@ def _intro(evaluation: Evaluation, settings: dict[str, Any]) -> list[str]:
 
 
 # -- rendering --------------------------------------------------------------------------------
-
-
-def to_markdown(title: str, intro: list[str], sections: list[Section]) -> str:
-    """The report in Markdown; plots and thumbnails linked as files beside it."""
-    lines = [f"# {title}", ""] + [f"{line}\n" for line in intro]
-    for section in sections:
-        lines += [f"## {section.heading}", ""] + [f"{t}\n" for t in section.text]
-        for caption, header, rows in section.tables:
-            lines += [f"**{caption}**", "", "| " + " | ".join(header) + " |"]
-            lines.append("|" + "---|" * len(header))
-            lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in rows]
-            lines.append("")
-        lines += [f"![{caption}]({name})\n" for name, caption in section.images]
-        for gallery in section.galleries:
-            lines += [f"### {gallery.dataset} / {gallery.group}", ""]
-            for kind, tiles in (("Most confident mistakes", gallery.mistakes),
-                                ("Most confident correct calls", gallery.correct)):  # fmt: skip
-                cells = [f"[{_tile_caption(t)}]({t.thumb})" for t in tiles if t.thumb]
-                lines.append(f"{kind}: " + (", ".join(cells) if cells else "none") + "\n")
-    return "\n".join(lines)
-
-
-def _tile_caption(tile: Any) -> str:
-    kind = "generated" if tile.label == 1 else "real"
-    return f"{kind} {tile.score:.3f}"
-
-
-def to_html(title: str, intro: list[str], sections: list[Section]) -> str:
-    """The report as one HTML page; plots and thumbnails referenced beside it."""
-    esc = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-    ] + [f"<p>{esc(line)}</p>" for line in intro]
-    for section in sections:
-        parts.append(f"<h2>{esc(section.heading)}</h2>")
-        parts += [f"<p>{esc(t)}</p>" for t in section.text]
-        for caption, header, rows in section.tables:
-            parts.append(f"<table><caption>{esc(caption)}</caption><tr>")
-            parts += [f"<th>{esc(h)}</th>" for h in header] + ["</tr>"]
-            parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
-                      for row in rows]  # fmt: skip
-            parts.append("</table>")
-        parts += [f"<figure><img src='{esc(name)}' alt='{esc(cap)}'><figcaption>{esc(cap)}"
-                  "</figcaption></figure>" for name, cap in section.images]  # fmt: skip
-        for gallery in section.galleries:
-            parts.append(f"<h3>{esc(gallery.dataset)} / {esc(gallery.group)}</h3>")
-            for kind, tiles in (("Most confident mistakes", gallery.mistakes),
-                                ("Most confident correct calls", gallery.correct)):  # fmt: skip
-                parts.append(f"<h4>{kind}</h4><div class='grid'>")
-                parts += [f"<figure><img src='{esc(t.thumb)}' alt='' title='{esc(t.path)}'>"
-                          f"<figcaption>{esc(_tile_caption(t))}</figcaption></figure>"
-                          for t in tiles if t.thumb]  # fmt: skip
-                parts.append("</div>" if any(t.thumb for t in tiles) else "<p>none</p></div>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}"
-    "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;"
-    "padding:.25rem .5rem;text-align:left}caption{text-align:left;font-weight:600}"
-    "img{max-width:100%}.grid{display:grid;grid-template-columns:repeat(auto-fill,"
-    "minmax(170px,1fr));gap:.5rem}.grid figure{margin:0}.grid figcaption{font-size:.8rem}"
-)

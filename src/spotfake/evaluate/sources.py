@@ -8,7 +8,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from spotfake.data.sources import DataConfig, Example, list_items, load_examples
-from spotfake.evaluate.metrics import detection_metrics
+from spotfake.evaluate.metrics import group_metrics
 
 
 def evaluate_examples(detector: Any, examples: list[Example], batch: int = 32) -> np.ndarray:
@@ -25,17 +25,8 @@ def per_source_metrics(
 ) -> dict[str, Any]:
     """Metrics overall and per source (a source against every example of the other class);
     accuracies at threshold."""
-    labels = np.array([e.label for e in examples])
-    sources = np.array([e.source for e in examples])
-    out: dict[str, Any] = {"overall": detection_metrics(labels, scores, threshold)}
-    for name in sorted(set(sources)):
-        mine = sources == name
-        other = labels != labels[mine][0]
-        keep = mine | other
-        out[name] = detection_metrics(labels[keep], scores[keep], threshold)
-        own = detection_metrics(labels[mine], scores[mine], threshold)
-        out[name]["accuracy_own"] = own["accuracy"]
-    return out
+    labels, sources = [e.label for e in examples], [e.source for e in examples]
+    return group_metrics(labels, sources, scores, threshold)
 
 
 def evaluate_heldout(

@@ -14,7 +14,7 @@ import numpy as np
 
 from spotfake.data.dataset import ImageItems, PixelStore, Sample, collate_items
 from spotfake.data.sources import DataConfig, list_items
-from spotfake.evaluate.metrics import detection_metrics
+from spotfake.evaluate import metrics
 from spotfake.train.distributed import Dist, gather
 
 
@@ -58,16 +58,8 @@ def score_samples(
 
 
 def group_metrics(samples: list[Sample], scores: np.ndarray) -> dict[str, Any]:
-    """Metrics overall and per group, each group against every image of the other class."""
-    labels = np.array([s.label for s in samples])
-    groups = np.array([s.group for s in samples])
-    out: dict[str, Any] = {"overall": detection_metrics(labels, scores)}
-    for name in sorted(set(groups.tolist())):
-        mine = groups == name
-        keep = mine | (labels != labels[mine][0])
-        out[name] = detection_metrics(labels[keep], scores[keep])
-        out[name]["accuracy_own"] = detection_metrics(labels[mine], scores[mine])["accuracy"]
-    return out
+    """Metrics overall and per sample group (``spotfake.evaluate.metrics.group_metrics``)."""
+    return metrics.group_metrics([s.label for s in samples], [s.group for s in samples], scores)
 
 
 def evaluate_heldout(
