@@ -1,0 +1,121 @@
+"""One de-biased file: decode the source (a file or a zip member), convert to RGB, resize and
+crop per its job, and encode it as JPEG with the job's tables or quality and subsampling."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from PIL import Image
+from PIL.ImageFile import ImageFile
+from PIL.JpegImagePlugin import JpegImageFile
+
+from spotfake.bias.debias_plan import Job
+from spotfake.data.layouts import is_zip_location
+from spotfake.data.members import Archives
+from spotfake.errors import ImageReadError
+from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
+from spotfake.io.probe import open_image, probe_bytes
+from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
+from spotfake.records import GENERATED, REAL
+
+# What reading a source can raise: the file is then dropped with the message as its reason.
+READ_ERRORS: tuple[type[Exception], ...] = (
+    ImageReadError,
+    KeyError,
+    OSError,
+    zipfile.BadZipFile,
+    *DECODE_ERRORS,
+)
+
+
+def encode_job(job: Job, archives: Archives | None = None) -> tuple[bytes, list[str]]:
+    """The JPEG bytes of one job (decode, RGB, centre crop, encode) and notes on what it took."""
+    with _open_source(job.record.path, archives) as image:
+        check_pixel_count(image.width, image.height, DEFAULT_MAX_PIXELS)
+        try:
+            image.load()
+        except DECODE_ERRORS as exc:
+            raise ImageReadError(f"truncated or corrupt image data: {exc}") from exc
+        notes = _notes(job, image)
+        tables = _kept_tables(image) if job.quality is None else None
+        block = _mcu(image) if not job.resize else (1, 1)
+        picture = Image.fromarray(image_to_rgb(image))
+    if job.resize:
+        picture = _resized(picture, job.crop)
+    picture = _cropped(picture, job.crop, block)
+    buffer = io.BytesIO()
+    if tables is not None:
+        picture.save(buffer, "JPEG", qtables=tables, subsampling=job.subsampling)
+    else:
+        quality = job.quality or job.record.jpeg_quality or 95
+        picture.save(buffer, "JPEG", quality=quality, subsampling=job.subsampling)
+    return buffer.getvalue(), notes
+
+
+@contextmanager
+def _open_source(location: str, archives: Archives | None) -> Iterator[ImageFile]:
+    """A source file or zip member opened lazily, refused with the prober's messages."""
+    if not is_zip_location(location):
+        with open_image(location) as (image, _):
+            yield image
+        return
+    if archives is not None:
+        data = archives.read(location)
+    else:
+        with Archives() as own:
+            data = own.read(location)
+    probe_bytes(data, location)  # raises ImageReadError for what the prober refuses
+    with Image.open(io.BytesIO(data)) as image:
+        yield image
+
+
+def _notes(job: Job, image: Image.Image) -> list[str]:
+    """What happened to a file beyond the crop, for the summary."""
+    kind = "fake" if job.record.label == GENERATED else "real"
+    notes = []
+    if image.mode != "RGB":
+        notes.append(f"{kind}s converted from {image.mode} to RGB")
+    if job.resize:
+        notes.append(f"{kind}s resized (--resize)")
+    if job.record.label == GENERATED and image.format == "JPEG":
+        notes.append("fakes that were JPEG already, decoded and re-encoded")
+    if job.record.label == REAL:
+        own = "reals re-encoded with their own quantisation tables"
+        other = "reals encoded at the target quality (not a colour JPEG, or --recompress-reals)"
+        notes.append(own if job.quality is None else other)
+    return notes
+
+
+def _kept_tables(image: Image.Image) -> list[list[int]] | None:
+    """A JPEG's own quantisation tables, when it has the luma and chroma ones to reuse."""
+    tables = getattr(image, "quantization", None) if isinstance(image, JpegImageFile) else None
+    if not tables or len(tables) < 2 or image.mode != "RGB":
+        return None
+    return [list(tables[k]) for k in sorted(tables)]
+
+
+def _mcu(image: Image.Image) -> tuple[int, int]:
+    """A JPEG's minimum coded unit in pixels (16x16 for 4:2:0): crops start on its grid."""
+    if not isinstance(image, JpegImageFile) or not image.layer:
+        return (1, 1)
+    return (8 * max(h for _, h, _, _ in image.layer), 8 * max(v for _, _, v, _ in image.layer))
+
+
+def _cropped(picture: Image.Image, size: int, block: tuple[int, int]) -> Image.Image:
+    """The size x size centre of a picture on the block grid; refused when smaller."""
+    width, height = picture.size
+    if width < size or height < size:
+        raise ImageReadError(f"{width}x{height} is smaller than the {size}x{size} crop")
+    return Image.fromarray(center_crop(np.asarray(picture), size, block))
+
+
+def _resized(picture: Image.Image, side: int) -> Image.Image:
+    """The picture scaled so that its shorter side is `side` (Lanczos)."""
+    width, height = picture.size
+    scale = side / min(width, height)
+    size = (max(side, round(width * scale)), max(side, round(height * scale)))
+    return picture.resize(size, Image.Resampling.LANCZOS)
