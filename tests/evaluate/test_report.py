@@ -14,8 +14,9 @@ from PIL import Image
 
 from spotfake.evaluate.metrics import full_metrics
 from spotfake.evaluate.perturb import parse_robustness
-from spotfake.evaluate.protocol import cross_matrix, evaluate, model_info, open_datasets
+from spotfake.evaluate.protocol import evaluate, model_info, open_datasets
 from spotfake.evaluate.report import summary, write_report
+from spotfake.evaluate.views import cross_matrix
 
 
 def _run(folder: Path, factory: Any, names: list[str], datasets: list[str]) -> Any:

@@ -18,7 +18,8 @@ from spotfake.cli.progress import progress_bar
 from spotfake.errors import DeviceError, SpotfakeError
 
 if TYPE_CHECKING:
-    from spotfake.evaluate.protocol import DatasetSample, Evaluation, Matrix, ModelInfo
+    from spotfake.evaluate.protocol import DatasetSample, Evaluation, ModelInfo
+    from spotfake.evaluate.views import Matrix
     from spotfake.models.base import Detector
 
 EXIT_OK = 0
@@ -133,8 +134,8 @@ def evaluate(
     --limit 100. Exit status: 0 done; 1 some files unreadable (reported); 2 usage error.
     """
     from spotfake.evaluate.perturb import parse_robustness
-    from spotfake.evaluate.protocol import cross_matrix
     from spotfake.evaluate.protocol import evaluate as run
+    from spotfake.evaluate.views import cross_matrix
 
     models, datasets = _split(items, data or [], matrix)
     try:

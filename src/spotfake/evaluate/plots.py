@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from spotfake.evaluate.perturb import AXIS_LABELS
-from spotfake.evaluate.protocol import Curve, Matrix
+from spotfake.evaluate.views import Curve, Matrix
 
 _OVERALL_STYLE = {"color": "black", "linewidth": 2.2}
 

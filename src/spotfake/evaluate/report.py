@@ -14,14 +14,8 @@ from typing import Any
 
 from spotfake.evaluate.gallery import pick_galleries, safe_name, write_thumbnails
 from spotfake.evaluate.perturb import CLEAN, GRIDS, kinds_of
-from spotfake.evaluate.protocol import (
-    ALL,
-    ROW_KEYS,
-    Evaluation,
-    Matrix,
-    robustness_curves,
-    series_name,
-)
+from spotfake.evaluate.protocol import ALL, ROW_KEYS, Evaluation
+from spotfake.evaluate.views import Matrix, robustness_curves, series_name
 from spotfake.reporting import Section, to_html, to_markdown
 
 NOTES = {
