@@ -14,16 +14,15 @@ from spotfake.evaluate.perturb import parse_robustness
 from spotfake.evaluate.protocol import (
     ALL,
     ROW_KEYS,
-    cross_matrix,
     dataset_name,
     evaluate,
     generator_groups,
     model_info,
     open_datasets,
-    robustness_curves,
     training_overlap,
     unique_model_names,
 )
+from spotfake.evaluate.views import cross_matrix, robustness_curves
 from spotfake.records import ImageRecord
 
 

@@ -1,7 +1,7 @@
 """Small from-scratch CNNs for tiny images (CIFAKE's 32x32), where ImageNet backbones waste
 their stride: a ResNet-9-style network that keeps full resolution in its first two layers.
 
-Plain torch modules; detectors.cnn wraps them like the timm backbones (one logit).
+Plain torch modules; spotfake.models.cnn wraps them like the timm backbones (one logit).
 """
 
 from __future__ import annotations
