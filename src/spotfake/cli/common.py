@@ -3,6 +3,7 @@ and whether a stream is a terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Annotated
 
@@ -58,3 +59,28 @@ def is_terminal(stream: IO[str]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+SHOWN_PER_REASON = 3  # files named per failure reason; the rest are counted
+
+
+def report_failures(failed: Sequence[tuple[str, str]], data: str | None = None) -> None:
+    """One stderr line per failed file, but at most SHOWN_PER_REASON for any one reason: a
+    listing whose paths all miss gives three lines and a count, not a line per file. With a CSV
+    listing whose files were not found, say how its relative paths are resolved."""
+    by_reason: dict[str, list[str]] = {}
+    for path, reason in failed:
+        by_reason.setdefault(reason, []).append(path)
+    for reason, paths in by_reason.items():
+        for path in paths[:SHOWN_PER_REASON]:
+            typer.echo(f"error: {path}: {reason}", err=True)
+        if len(paths) > SHOWN_PER_REASON:
+            more = len(paths) - SHOWN_PER_REASON
+            typer.echo(f"error: ... and {more} more files: {reason}", err=True)
+    missing = sum(len(paths) for reason, paths in by_reason.items() if "not found" in reason)
+    if missing and data is not None and data.lower().endswith(".csv"):
+        typer.echo(
+            f"note: {missing} files of {data} were not found; relative paths in a CSV listing "
+            "are resolved against the listing's own folder",
+            err=True,
+        )

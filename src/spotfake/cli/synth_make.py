@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spotfake.cli.common import Device, is_terminal
+from spotfake.cli.common import Device, is_terminal, report_failures
 from spotfake.cli.progress import progress_bar
 from spotfake.cli.synth import DeviceOpt, OverlapOpt, ThreadsOpt, TileOpt
 
@@ -284,8 +284,7 @@ def _paired(
             progress=lambda _: advance(),
             counterpart=model.counterpart if counterparts else None,
         )
-    for path, reason in result.failed:
-        typer.echo(f"error: {path}: {reason}", err=True)
+    report_failures(result.failed, data)
     if not quiet:
         seconds = time.perf_counter() - started
         typer.echo(
@@ -345,8 +344,7 @@ def hard_reals(
             result = make_hard_reals(records, output, operations, limit, val_fraction, advance)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    for path, reason in result.failed:
-        typer.echo(f"error: {path}: {reason}", err=True)
+    report_failures(result.failed, data)
     if not quiet:
         typer.echo(f"wrote {len(result.records)} hard reals to {output}", err=True)
     raise typer.Exit(1 if result.failed else 0)
