@@ -143,8 +143,8 @@ def iter_predict(
     load = partial(decode_input, provenance=provenance)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for chunk in _prefetched_chunks(pool, items, batch_size, load):
-            good = [item for item in chunk if item.pixels is not None]
-            scores = iter(detector.score([item.pixels for item in good]) if good else [])  # type: ignore[misc]
+            pixels = [item.pixels for item in chunk if item.pixels is not None]
+            scores = iter(detector.score(pixels) if pixels else np.empty(0))
             for item in chunk:
                 score = None if item.pixels is None else float(next(scores))
                 yield make_record(detector, item, score, chosen)
