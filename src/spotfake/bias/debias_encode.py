@@ -15,7 +15,7 @@ from PIL.JpegImagePlugin import JpegImageFile
 
 from spotfake.bias.debias_plan import Job
 from spotfake.data.layouts import is_zip_location
-from spotfake.data.members import Archives
+from spotfake.data.members import Archives, read_member
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
 from spotfake.io.probe import open_image, probe_bytes
@@ -43,10 +43,10 @@ def encode_job(job: Job, archives: Archives | None = None) -> tuple[bytes, list[
         notes = _notes(job, image)
         tables = _kept_tables(image) if job.quality is None else None
         block = _mcu(image) if not job.resize else (1, 1)
-        picture = Image.fromarray(image_to_rgb(image))
+        pixels = image_to_rgb(image)
     if job.resize:
-        picture = _resized(picture, job.crop)
-    picture = _cropped(picture, job.crop, block)
+        pixels = np.asarray(_resized(Image.fromarray(pixels), job.crop))
+    picture = Image.fromarray(_cropped(pixels, job.crop, block))
     buffer = io.BytesIO()
     if tables is not None:
         picture.save(buffer, "JPEG", qtables=tables, subsampling=job.subsampling)
@@ -63,11 +63,7 @@ def _open_source(location: str, archives: Archives | None) -> Iterator[ImageFile
         with open_image(location) as (image, _):
             yield image
         return
-    if archives is not None:
-        data = archives.read(location)
-    else:
-        with Archives() as own:
-            data = own.read(location)
+    data = archives.read(location) if archives is not None else read_member(location)
     probe_bytes(data, location)  # raises ImageReadError for what the prober refuses
     with Image.open(io.BytesIO(data)) as image:
         yield image
@@ -105,12 +101,12 @@ def _mcu(image: Image.Image) -> tuple[int, int]:
     return (8 * max(h for _, h, _, _ in image.layer), 8 * max(v for _, _, v, _ in image.layer))
 
 
-def _cropped(picture: Image.Image, size: int, block: tuple[int, int]) -> Image.Image:
-    """The size x size centre of a picture on the block grid; refused when smaller."""
-    width, height = picture.size
+def _cropped(pixels: np.ndarray, size: int, block: tuple[int, int]) -> np.ndarray:
+    """The size x size centre of HxWx3 pixels on the block grid; refused when smaller."""
+    height, width = pixels.shape[:2]
     if width < size or height < size:
         raise ImageReadError(f"{width}x{height} is smaller than the {size}x{size} crop")
-    return Image.fromarray(center_crop(np.asarray(picture), size, block))
+    return center_crop(pixels, size, block)
 
 
 def _resized(picture: Image.Image, side: int) -> Image.Image:

@@ -27,7 +27,7 @@ from spotfake.data.layouts import (
     is_zip_location,
     split_zip_location,
 )
-from spotfake.data.members import archive, close_archives, read_member
+from spotfake.data.members import archive, close_archives, member_info, read_member
 from spotfake.errors import ImageReadError
 from spotfake.progress import Progress
 from spotfake.records import ImageRecord
@@ -128,8 +128,7 @@ def _probe_entry(entry: Entry) -> ImageRecord:
 
     try:
         if is_zip_location(entry.location):
-            archive_path, member = split_zip_location(entry.location)
-            info = archive(archive_path).getinfo(member)
+            info = member_info(entry.location)
             record = probe_bytes(read_member(entry.location), entry.location)
             record.modified = _zip_time(info)
         else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -65,10 +65,6 @@ class Archives:
         except KeyError:
             raise MemberNotFound(location) from None
 
-    def read_many(self, locations: Iterable[str]) -> dict[str, bytes]:
-        """The bytes of several members by location (each archive opened once)."""
-        return {location: self.read(location) for location in locations}
-
     def close(self) -> None:
         with self._lock:
             while self._open:
@@ -92,6 +88,11 @@ _PROCESS = Archives()  # kept open for the life of the process (or until close_a
 def archive(path: str) -> zipfile.ZipFile:
     """A zip archive from the process-wide cache."""
     return _PROCESS.archive(path)
+
+
+def member_info(location: str) -> zipfile.ZipInfo:
+    """A member's entry (size, time) through the process-wide cache."""
+    return _PROCESS.info(location)
 
 
 def read_member(location: str) -> bytes:

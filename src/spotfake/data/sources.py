@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from spotfake.data.layouts import is_zip_location, split_zip_location
-from spotfake.data.members import Archives, read_member
 from spotfake.data.members import archive as archive_of
+from spotfake.data.members import read_member
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -158,8 +158,8 @@ class Example:
 
 def load_examples(items: list[Item], threads: int = 2) -> list[Example]:
     """Decode every item once, in parallel threads (Pillow releases the GIL while decoding)."""
-    with Archives() as archives:  # each archive opened once, closed when all are read
-        blobs = archives.read_many(i.location for i in items if is_zip_location(i.location))
+    # Through the process-wide cache, which list_items already opened each archive into.
+    blobs = {i.location: read_member(i.location) for i in items if is_zip_location(i.location)}
     with ThreadPoolExecutor(max_workers=threads) as pool:
         decoded = list(pool.map(lambda i: load_pixels(i.location, blobs.get(i.location)), items))
     return [

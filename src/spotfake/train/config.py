@@ -168,7 +168,7 @@ def _typed(cls: type, key: str, value: Any, where: str) -> Any:
     field's annotation by pydantic; ValueError naming the key when it does not fit."""
     from pydantic import ValidationError
 
-    hint = typing.get_type_hints(cls)[key]
+    hint = _hints(cls)[key]
     try:
         return _adapter(hint).validate_python(value)
     except ValidationError as exc:
@@ -176,6 +176,12 @@ def _typed(cls: type, key: str, value: Any, where: str) -> Any:
         raise ValueError(
             f"{where}: {reason} (expected {_type_name(hint)}, got {value!r})"
         ) from None
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's field annotations, resolved once per class."""
+    return typing.get_type_hints(cls)
 
 
 @functools.cache
