@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from spotfake import __version__
+from spotfake.cli import attack as _attack
 from spotfake.cli import audit as _audit
 from spotfake.cli import calibrate as _calibrate
 from spotfake.cli import debias as _debias
@@ -34,6 +35,7 @@ app = typer.Typer(
 # Each subcommand module exposes register(app); add new ones (train, evaluate, ...) here.
 SUBCOMMANDS = (
     _detect, _train, _calibrate, _index, _audit, _spectrum, _debias, _evaluate, _synth, _serve,
+    _attack,
 )  # fmt: skip
 for _module in SUBCOMMANDS:
     _module.register(app)

@@ -16,11 +16,11 @@ With ``InputPolicy.crops`` > 1 an image is scored through several crop windows s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from spotfake.io.convert import center_crop
 from spotfake.models.base import TorchDetector
 from spotfake.models.registry import register_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
@@ -186,19 +186,28 @@ def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
     if policy.resize is not None:
         image = _resize_short_side(image, policy.resize)
     if policy.crop is not None:
-        image = center_crop(image, policy.crop)
+        top, left, h, w = view_boxes(image.shape[0], image.shape[1], replace(policy, crops=1))[0]
+        image = image[top : top + h, left : left + w]
     return normalise(image, policy)
 
 
 def crop_views(image: np.ndarray, policy: InputPolicy) -> list[np.ndarray]:
     """The uint8 windows (views, no copies) to score: the centre crop, or the multi-crop grid."""
+    boxes = view_boxes(image.shape[0], image.shape[1], policy)
+    return [image[top : top + h, left : left + w] for top, left, h, w in boxes]
+
+
+def view_boxes(height: int, width: int, policy: InputPolicy) -> list[tuple[int, int, int, int]]:
+    """(top, left, height, width) of every window scored on an image of this size: the whole
+    image without a crop, the centre crop (a side shorter than the crop kept whole), or the
+    multi-crop grid on images whose shorter side reaches ``crops_min_side``."""
     if policy.crop is None:
-        return [image]
-    if policy.crops == 1 or min(image.shape[:2]) < policy.crops_min_side:
-        return [center_crop(image, policy.crop)]
+        return [(0, 0, height, width)]
     size = policy.crop
-    corners = crop_windows(image.shape[0], image.shape[1], size, policy.crops)
-    return [image[top : top + size, left : left + size] for top, left in corners]
+    h, w = min(size, height), min(size, width)
+    if policy.crops == 1 or min(height, width) < policy.crops_min_side:
+        return [(max(0, (height - size) // 2), max(0, (width - size) // 2), h, w)]
+    return [(top, left, h, w) for top, left in crop_windows(height, width, size, policy.crops)]
 
 
 def normalise(image: np.ndarray, policy: InputPolicy) -> np.ndarray:
