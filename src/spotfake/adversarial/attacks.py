@@ -119,14 +119,11 @@ def detector_module(detector: CNNDetector, height: int, width: int, threshold: f
                     x = x.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
                 else:  # torch's bicubic (a = -0.75) approximates Pillow's (a = -0.5)
                     x = F.interpolate(x, scale_factor=factor, mode="bicubic", align_corners=False)
-            views = [_trim(x[:, :, t : t + h, l : l + w], multiple) for t, l, h, w in boxes]
+            views = [_trim(x[:, :, t : t + h, c : c + w], multiple) for t, c, h, w in boxes]
             batch = (torch.cat(views, dim=0) - mean.to(x.device)) / std.to(x.device)
             logits = self.model(batch).reshape(len(views), x.shape[0])
-            if policy.aggregate == "max-logit":
-                merged = logits.amax(dim=0)
-            else:
-                merged = logits.mean(dim=0)
-            z = merged - offset
+            most = policy.aggregate == "max-logit"
+            z = (logits.amax(dim=0) if most else logits.mean(dim=0)) - offset
             return torch.stack([torch.zeros_like(z), z], dim=1)
 
     return DetectorModule().to(detector.device).eval()

@@ -41,6 +41,10 @@ MANIFEST_FIELDS = (
     "path", "label", "generator", "split", "source", "attack", "eps", "target",
     "score_clean", "score", "linf", "l2", "psnr",
 )  # fmt: skip
+REPORT_COLUMNS = (
+    "success_rate", "accuracy_before", "accuracy_after", "auc_before", "auc_after",
+    "linf", "l2", "psnr", "seconds_per_image",
+)  # fmt: skip
 VAL_FRACTION = 0.2  # the split column of both listings, by group
 
 
@@ -259,20 +263,7 @@ def report_markdown(run: AttackRun) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in run.rows:
-        cells = [row["attack"], str(row["attacked"])] + [
-            _fmt(row[k])
-            for k in (
-                "success_rate",
-                "accuracy_before",
-                "accuracy_after",
-                "auc_before",
-                "auc_after",
-                "linf",
-                "l2",
-                "psnr",
-                "seconds_per_image",
-            )  # fmt: skip
-        ]
+        cells = [row["attack"], str(row["attacked"])] + [_fmt(row[k]) for k in REPORT_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     if run.unreadable:
         lines += ["", f"{len(run.unreadable)} files could not be read (see summary.json)."]

@@ -23,7 +23,7 @@ def attack(
         str,
         typer.Argument(
             metavar="MODEL", help="A shipped model name or a .safetensors file.", show_default=False
-        ),  # fmt: skip
+        ),
     ],
     data: Annotated[
         str,
@@ -41,7 +41,7 @@ def attack(
             "-o",
             help="Folder for the attacked PNGs, manifest and report.",
             show_default=False,
-        ),  # fmt: skip
+        ),
     ],
     attacks: Annotated[
         str,
@@ -64,7 +64,7 @@ def attack(
             min=1,
             help="At most this many images per class (and generator), seeded.",
             show_default=False,
-        ),  # fmt: skip
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the --limit sample and of PGD.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Images attacked at once.")] = 8,
@@ -84,10 +84,10 @@ def attack(
     """
     from spotfake.adversarial.attacks import TARGETS, attackable, plans
     from spotfake.adversarial.run import attack_dataset, report_markdown
+    from spotfake.cli.progress import progress_bar
     from spotfake.detect import load_detector
     from spotfake.evaluate.protocol import open_datasets
     from spotfake.io.outdir import check_output_folder, fresh_output_folder
-    from spotfake.cli.progress import progress_bar
 
     if target not in TARGETS:
         raise typer.BadParameter(f"choose from {', '.join(TARGETS)}", param_hint="'--target'")
