@@ -195,8 +195,10 @@ def format_table(result: Indicators) -> str:
         cells = (row.channels, row.silhouette_k2, row.purity_k2, row.best_k,
                  row.best_silhouette, row.mean_silhouette)  # fmt: skip
         lines.append(f"{row.layer:<{width}}" + "".join(f"{_cell(c):>10}" for c in cells))
-    value = _cell(result.indicator)
-    lines.append(f"indicator ({result.definition}, {result.indicator_layer}): {value}")
+    definition = result.definition
+    if result.indicator_layer not in (None, PRE_LOGITS):
+        definition += f" (no linear layer: {result.indicator_layer} instead)"
+    lines.append(f"indicator, {definition}: {_cell(result.indicator)}")
     return "\n".join(lines) + "\n"
 
 

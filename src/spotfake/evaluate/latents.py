@@ -59,7 +59,8 @@ def check_torch_detector(detector: Detector) -> None:
 
 def default_layers(model: Any) -> list[LayerSpec]:
     """timm's ``feature_info`` stages when the model has them, else its top-level children
-    (pooling, flatten and linear layers left out); then the pre-logits features."""
+    (pooling, flatten and linear layers left out); then the pre-logits features if the model
+    ends in a linear layer."""
     info = getattr(model, "feature_info", None)
     if info is not None and hasattr(info, "get_dicts"):
         info = info.get_dicts()
@@ -71,7 +72,10 @@ def default_layers(model: Any) -> list[LayerSpec]:
             for name, child in model.named_children()
             if not type(child).__name__.startswith(_POOLING)
         ]
-    return [*layers, LayerSpec(PRE_LOGITS)]
+    from torch import nn
+
+    has_linear = any(isinstance(m, nn.Linear) for m in model.modules())
+    return [*layers, LayerSpec(PRE_LOGITS)] if has_linear else layers
 
 
 def pool(output: Any, channels: int | None = None) -> Any:
