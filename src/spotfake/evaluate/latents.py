@@ -54,7 +54,7 @@ def check_torch_detector(detector: Detector) -> None:
     """Raise TypeError unless the detector has a torch ``model`` and per-image ``views``."""
     if not hasattr(detector, "model") or not callable(getattr(detector, "views", None)):
         name = detector.spec.architecture
-        raise TypeError(f"{name}: latent indicators need a torch detector (a CNN), not {name}")
+        raise TypeError(f"{name}: latent indicators need a torch detector (a CNN)")
 
 
 def default_layers(model: Any) -> list[LayerSpec]:
