@@ -210,3 +210,13 @@ def test_cli_reports_bad_files_and_refuses_non_torch_models(
     saved = spectral.save(tmp_path / "spectral")
     assert main(["evaluate", str(saved), str(data), "--indicators"]) == 2
     assert "torch" in capsys.readouterr().err
+
+
+def test_only_unreadable_files_give_an_empty_result(tmp_path: Path) -> None:
+    from spotfake.models.registry import create_detector
+
+    (tmp_path / "bad.jpg").write_bytes(b"")
+    records = [ImageRecord(path=str(tmp_path / "bad.jpg"), label=0)]
+    result = latent_indicators(create_detector("cnn-tiny", crop=32), records, "tiny", FAST)
+    assert result.layers == [] and result.indicator is None and len(result.unreadable) == 1
+    assert "n/a" in format_table(result)
