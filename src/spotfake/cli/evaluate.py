@@ -18,6 +18,7 @@ from spotfake.cli.progress import progress_bar
 from spotfake.errors import DeviceError, SpotfakeError
 
 if TYPE_CHECKING:
+    from spotfake.evaluate.indicators import Indicators
     from spotfake.evaluate.protocol import DatasetSample, Evaluation, ModelInfo
     from spotfake.evaluate.views import Matrix
     from spotfake.models.base import Detector
@@ -101,6 +102,16 @@ RobustOpt = Annotated[
         show_default=False,
     ),
 ]
+IndicatorsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--indicators",
+        help="Also compute latent-clustering robustness indicators on the clean images (torch "
+        "models only): per layer, silhouette of k-means at k=2 and over k=2..8, purity at k=2. "
+        "Adds an indicators table (and 'indicators' in --json, indicators.json in -o DIR) after "
+        "the usual evaluation, which is unchanged.",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
@@ -118,6 +129,7 @@ def evaluate(
     split: SplitOpt = None,
     device: DeviceOpt = Device.auto,
     robustness: RobustOpt = None,
+    indicators: IndicatorsOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -126,6 +138,8 @@ def evaluate(
     spotfake evaluate MODEL DATASET... [-o DIR]: one model on one or more datasets.
     spotfake evaluate --matrix MODEL... --data DATASET [--data DATASET...] [-o DIR]: the
     cross-generator matrix (models x test generators, AP and accuracy, row means).
+    --indicators adds, per model, how cleanly its latent features of the clean images cluster
+    (k-means silhouettes and purity per layer), a label-free hint of robustness.
 
     A generator's fakes are scored against the reals of its own subset when the layout has
     them, else against all the dataset's reals. Cost: each image is decoded once, then scored
@@ -143,15 +157,20 @@ def evaluate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--robustness'") from exc
     detectors, infos = _load_models(models, device, threshold)
+    if indicators:
+        _check_indicators(detectors)
     samples = _open(datasets, limit, seed, workers, split)
     total = sum(len(s.records) for s in samples)
     show_bar = not quiet and is_terminal(sys.stderr)
     with progress_bar(total, sys.stderr, show_bar, "evaluate") as advance:
         result = run(detectors, infos, samples, conditions, batch_size, workers, advance)
     table = cross_matrix(result) if matrix else None
+    found = None
+    if indicators:
+        found = _indicators(detectors, infos, samples, batch_size, seed, show_bar)
     settings = {"limit": limit, "seed": seed, "split": split, "batch_size": batch_size,
                 "robustness": robustness, "threshold": threshold}  # fmt: skip
-    _emit(result, table, settings, output, as_json)
+    _emit(result, table, settings, output, as_json, found)
     raise typer.Exit(EXIT_SOME_UNREADABLE if result.unreadable else EXIT_OK)
 
 
@@ -161,21 +180,63 @@ def _emit(
     settings: dict[str, Any],
     output: Path | None,
     as_json: bool,
+    indicators: list[Indicators] | None = None,
 ) -> None:
     """Write the report folder, warnings and unreadable files (stderr), then the summary."""
+    from spotfake.evaluate.indicators import format_table
     from spotfake.evaluate.report import summary, write_report
 
+    found = [i.to_dict() for i in indicators] if indicators is not None else None
     if output is not None:
         write_report(result, output, table, settings)
+        if found is not None:
+            (output / "indicators.json").write_text(json.dumps(found, indent=2) + "\n")
     _report_problems(result, sys.stderr)
     if as_json:
-        json.dump(summary(result, table, settings), sys.stdout, indent=2)
+        data = summary(result, table, settings)
+        if found is not None:
+            data["indicators"] = found
+        json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     print_summary(result, table, sys.stdout)
+    for item in indicators or []:
+        sys.stdout.write(format_table(item))
     if output is not None:
+        also = ", indicators.json" if found is not None else ""
         typer.echo(f"report: {output / 'report.html'} (also report.md, metrics.csv, "
-                   "metrics.json, scores.csv)")  # fmt: skip
+                   f"metrics.json, scores.csv{also})")  # fmt: skip
+
+
+def _check_indicators(detectors: list[Detector]) -> None:
+    """--indicators needs torch models: any other is a usage error, found before any work."""
+    from spotfake.evaluate.latents import check_torch_detector
+
+    for detector in detectors:
+        try:
+            check_torch_detector(detector)
+        except TypeError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--indicators'") from exc
+
+
+def _indicators(
+    detectors: list[Detector],
+    infos: list[ModelInfo],
+    samples: list[DatasetSample],
+    batch_size: int,
+    seed: int,
+    show_bar: bool,
+) -> list[Indicators]:
+    """Each model's indicators on the clean images of every dataset together."""
+    from spotfake.evaluate.indicators import ClusterSettings, latent_indicators
+
+    records = [r for sample in samples for r in sample.records]
+    found = []
+    for detector, info in zip(detectors, infos, strict=True):
+        with progress_bar(len(records), sys.stderr, show_bar, "indicators") as advance:
+            found.append(latent_indicators(detector, records, info.name, ClusterSettings(seed=seed),
+                                           batch_size=batch_size, progress=advance))  # fmt: skip
+    return found
 
 
 def _split(items: list[str], data: list[str], matrix: bool) -> tuple[list[str], list[str]]:
