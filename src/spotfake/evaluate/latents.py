@@ -93,24 +93,31 @@ def pool(output: Any, channels: int | None = None) -> Any:
     return output.flatten(2).mean(dim=2)
 
 
-@contextmanager
-def hooked(model: Any, layers: Sequence[LayerSpec]) -> Iterator[dict[str, Any]]:
-    """Record each layer's pooled output (pre-logits: the last linear layer's input) per pass.
+Reduce = Callable[[Any, "int | None"], Any]  # (layer output, channel count) -> kept tensor
 
-    Yields a dict layer name -> the latest pooled tensor; hooks are removed on exit. A layer
+
+@contextmanager
+def hooked(
+    model: Any, layers: Sequence[LayerSpec], reduce: Reduce | None = None
+) -> Iterator[dict[str, Any]]:
+    """Record each layer's output (pre-logits: the last linear layer's input) per pass, reduced
+    by ``reduce`` (default: ``pool``, one vector per item).
+
+    Yields a dict layer name -> the latest reduced tensor; hooks are removed on exit. A layer
     whose output is not a tensor of 2 to 4 axes records nothing.
     """
+    reduce = reduce or pool
     modules = dict(model.named_modules())
     captured: dict[str, Any] = {}
     handles = []
     for layer in layers:
         if layer.name == PRE_LOGITS:
             linear = _last_linear(model)
-            handles.append(linear.register_forward_pre_hook(_pre_hook(captured)))
+            handles.append(linear.register_forward_pre_hook(_pre_hook(captured, reduce)))
             continue
         if layer.name not in modules:
             raise ValueError(f"no module named {layer.name!r} in the model")
-        handles.append(modules[layer.name].register_forward_hook(_hook(captured, layer)))
+        handles.append(modules[layer.name].register_forward_hook(_hook(captured, layer, reduce)))
     try:
         yield captured
     finally:
@@ -118,17 +125,17 @@ def hooked(model: Any, layers: Sequence[LayerSpec]) -> Iterator[dict[str, Any]]:
             handle.remove()
 
 
-def _hook(captured: dict[str, Any], layer: LayerSpec) -> Callable[..., None]:
+def _hook(captured: dict[str, Any], layer: LayerSpec, reduce: Reduce) -> Callable[..., None]:
     def record(module: Any, args: Any, output: Any) -> None:
         if hasattr(output, "ndim") and 2 <= output.ndim <= 4:
-            captured[layer.name] = pool(output, layer.channels).float()
+            captured[layer.name] = reduce(output, layer.channels).float()
 
     return record
 
 
-def _pre_hook(captured: dict[str, Any]) -> Callable[..., None]:
+def _pre_hook(captured: dict[str, Any], reduce: Reduce) -> Callable[..., None]:
     def record(module: Any, args: tuple[Any, ...]) -> None:
-        captured[PRE_LOGITS] = pool(args[0]).float()
+        captured[PRE_LOGITS] = reduce(args[0], None).float()
 
     return record
 
@@ -143,9 +150,13 @@ def _last_linear(model: Any) -> Any:
 
 
 def view_features(
-    detector: Any, images: Sequence[np.ndarray], layers: Sequence[LayerSpec]
+    detector: Any,
+    images: Sequence[np.ndarray],
+    layers: Sequence[LayerSpec],
+    reduce: Reduce | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per layer, (images, channels) float64: pooled features averaged over each image's views.
+    """Per layer, (images, features) float64: each view's reduced output (default: pooled
+    channels), averaged over each image's views.
 
     Views of one shape share a forward pass, as in scoring.
     """
@@ -159,7 +170,7 @@ def view_features(
         groups.setdefault(view.shape, []).append(index)
     per_view: dict[str, np.ndarray] = {}
     detector.model.eval()
-    with hooked(detector.model, layers) as captured, torch.inference_mode():
+    with hooked(detector.model, layers, reduce) as captured, torch.inference_mode():
         for indices in groups.values():
             batch = torch.from_numpy(np.stack([flat[i] for i in indices])).to(
                 getattr(detector, "device", "cpu")

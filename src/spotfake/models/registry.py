@@ -21,6 +21,7 @@ DETECTOR_GROUP = "spotfake.detectors"
 
 def _load_builtin() -> None:
     # Importing the modules runs their @register_detector decorators.
+    from spotfake.adversarial import spectral_defense  # noqa: F401
     from spotfake.models import cnn, spectral  # noqa: F401
 
 

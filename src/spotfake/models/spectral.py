@@ -62,7 +62,7 @@ class _Head(ABC):
         """P(generated) for standardised features, using only the state arrays."""
 
 
-class _LogisticHead(_Head):
+class LogisticHead(_Head):
     """L2-regularised logistic regression (liblinear, as the paper); its sigmoid is P(generated)."""
 
     def __init__(self, C: float, seed: int) -> None:
@@ -326,7 +326,7 @@ def _to_numpy(value: Any) -> np.ndarray:
 def spectral_logreg(n_bins: int = DEFAULT_BINS, C: float = 1.0, seed: int = 0) -> SpectralDetector:
     """Azimuthal spectrum + logistic regression (supervised)."""
     config = {"n_bins": n_bins, "C": C, "seed": seed}
-    return SpectralDetector("spectral-logreg", _LogisticHead(C, seed), config)
+    return SpectralDetector("spectral-logreg", LogisticHead(C, seed), config)
 
 
 @register_detector("spectral-svm")
