@@ -208,12 +208,11 @@ def _write_listings(out: Path, rows: list[dict[str, Any]]) -> None:
         writer.writeheader()
         writer.writerows(rows)
     with (out / "adversarial.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "generator", "split"])
+        listing = csv.writer(handle)
+        listing.writerow(["path", "label", "generator", "split"])
         for row in rows:
-            if row["attack"] == "clean" or row["target"]:
-                label = 0 if row["attack"] == "clean" else 1
-                writer.writerow([row["path"], label, row["attack"], row["split"]])
+            label = 0 if row["attack"] == "clean" else 1
+            listing.writerow([row["path"], label, row["attack"], row["split"]])
 
 
 def _summary(

@@ -65,7 +65,7 @@ class SpectralDefense(FeatureDetector):
         self._state = {"feature_mean": mean, "feature_std": std, **head}
         self._width = x.shape[1]
         self.spec.training["fit"] = {
-            "n_samples": int(len(y)), "n_adversarial": int(y.sum()), "n_features": int(x.shape[1])
+            "n_samples": len(y), "n_adversarial": int(y.sum()), "n_features": int(x.shape[1])
         }  # fmt: skip
         self.weights_changed()
         return self
@@ -80,8 +80,10 @@ class SpectralDefense(FeatureDetector):
         if self._state is None:
             raise self._not_fitted()
         x = np.asarray(features, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self._state["feature_mean"].shape[0]:
+        if x.ndim != 2 or (len(x) and x.shape[1] != self._state["feature_mean"].shape[0]):
             raise ValueError(f"expected features of width {self._width}, got {x.shape}")
+        if not len(x):
+            return np.empty(0)
         z = (x - self._state["feature_mean"]) / self._state["feature_std"]
         return np.clip(self._head.score(z, self._state), 0.0, 1.0)
 
@@ -111,11 +113,11 @@ class SpectralDefense(FeatureDetector):
 
 
 def block_average(maps: Any, grid: int) -> Any:
-    """N x C x H x W -> N x C x g x g means over near-equal blocks (g = min(grid, H, W))."""
+    """N x C x H x W -> N x C x grid x grid means over near-equal blocks (adaptive pooling; a
+    side shorter than the grid repeats its values, so every image gives the same width)."""
     import torch.nn.functional as F
 
-    size = (min(grid, maps.shape[-2]), min(grid, maps.shape[-1]))
-    return F.adaptive_avg_pool2d(maps, size)
+    return F.adaptive_avg_pool2d(maps, (grid, grid))
 
 
 def log_magnitude(maps: Any) -> Any:
@@ -147,8 +149,6 @@ class InputSpectrum(SpectralDefense):
             x = torch.from_numpy(window).permute(2, 0, 1)[None].float() / 255.0
             with torch.inference_mode():
                 spectrum = block_average(log_magnitude(x), self.grid)
-                if spectrum.shape[-2:] != (self.grid, self.grid):  # smaller than the grid
-                    spectrum = torch.nn.functional.interpolate(spectrum, (self.grid, self.grid))
             rows.append(spectrum.reshape(-1).double().numpy())
         return np.stack(rows) if rows else np.empty((0, 3 * self.grid * self.grid))
 
@@ -195,6 +195,8 @@ class LayerSpectrum(SpectralDefense):
     def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         from spotfake.evaluate.latents import view_features
 
+        if not len(images):
+            return np.empty((0, self._width or 0))
         per_layer = view_features(self.protected, images, self.layers, reduce=self._reduce)
         return np.concatenate([per_layer[s.name] for s in self.layers], axis=1)
 
