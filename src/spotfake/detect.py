@@ -113,13 +113,24 @@ def predict(
     inputs: ImageInput | Iterable[ImageInput],
     batch_size: int = 16,
     provenance: bool = True,
+    check_adversarial: bool | Detector = False,
 ) -> list[Prediction]:
     """One Prediction per input (path, PIL image or array), in order; bad files get an error.
 
     With ``provenance`` (the default) each file's marks (C2PA, XMP, generator text chunks,
     EXIF, watermarks) are read beside the score and a decisive one decides the label.
+    ``check_adversarial``: True adds ``evidence["adversarial"]`` from the SpectralDefense model
+    shipped for this detector's weights (``adversarial_guard``), or pass such a model.
     """
-    return list(iter_predict(detector, inputs, batch_size=batch_size, provenance=provenance))
+    guard = None
+    if check_adversarial is not False:
+        given = None if check_adversarial is True else check_adversarial
+        guard = given if isinstance(given, Detector) else adversarial_guard(detector)
+    return list(
+        iter_predict(
+            detector, inputs, batch_size=batch_size, provenance=provenance, adversarial=guard
+        )
+    )
 
 
 def iter_predict(
@@ -129,10 +140,13 @@ def iter_predict(
     threshold: float | None = None,
     workers: int = 2,
     provenance: bool = True,
+    adversarial: Detector | None = None,
 ) -> Iterator[Prediction]:
     """Stream Predictions in input order, decoding the next images while the model scores.
 
-    Provenance is read in the decoding threads, on the pixels decoded there.
+    Provenance is read in the decoding threads, on the pixels decoded there. ``adversarial``:
+    a detector of attacks (``adversarial_guard``) whose verdict goes into each record's
+    ``evidence["adversarial"]``.
     """
     items = _as_items(inputs)
     chosen = detector.spec.threshold if threshold is None else threshold
@@ -145,9 +159,11 @@ def iter_predict(
         for chunk in _prefetched_chunks(pool, items, batch_size, load):
             pixels = [item.pixels for item in chunk if item.pixels is not None]
             scores = iter(detector.score(pixels) if pixels else np.empty(0))
+            checks = iter(adversarial_evidence(adversarial, pixels) if adversarial else [])
             for item in chunk:
                 score = None if item.pixels is None else float(next(scores))
-                yield make_record(detector, item, score, chosen)
+                check = next(checks) if adversarial and item.pixels is not None else None
+                yield make_record(detector, item, score, chosen, check)
 
 
 def decode_input(index: int, source: ImageInput, provenance: bool = False) -> Decoded:
@@ -185,10 +201,15 @@ def decode_bytes(data: bytes, name: str, max_pixels: int, provenance: bool = Tru
 
 
 def make_record(
-    detector: Detector, item: Decoded, score: float | None, threshold: float
+    detector: Detector,
+    item: Decoded,
+    score: float | None,
+    threshold: float,
+    adversarial: dict[str, Any] | None = None,
 ) -> Prediction:
     """The record of one decoded input: the verdict (a decisive provenance mark first, then the
-    score against the threshold), the file's facts and marks as evidence, the model's identity.
+    score against the threshold), the file's facts and marks as evidence, the model's identity,
+    and the adversarial check when one was made.
     """
     evidence: dict[str, Any] = {}
     if item.record is not None:
@@ -196,6 +217,8 @@ def make_record(
     label, decided_by = _verdict(score, threshold, item.findings)
     if item.findings is not None:
         evidence["provenance"] = [finding.to_dict() for finding in item.findings]
+    if adversarial is not None:
+        evidence["adversarial"] = adversarial
     return Prediction(
         path=item.name,
         score=None if score is None else round(score, 6),
@@ -207,6 +230,65 @@ def make_record(
         error=item.error,
         evidence=evidence,
     )
+
+
+# weights/adversarial/: the shipped SpectralDefense models, found by the hash they protect.
+ADVERSARIAL_FOLDER = "adversarial"
+
+
+def adversarial_guard(detector: Detector, path: str | Path | None = None) -> Detector:
+    """The detector of attacks on ``detector``: the model at ``path``, else the one shipped for
+    this detector's exact weights (``weights/adversarial/``). ModelLoadError when there is none,
+    or when the model was trained for other weights (its spec's ``protected_hash``)."""
+    if path is not None:
+        guard = load_detector_file(resolve_model(path))
+    else:
+        folder = Path(str(resources.files("spotfake") / "weights" / ADVERSARIAL_FOLDER))
+        matches = [
+            weights
+            for weights in sorted(folder.glob("*.safetensors"))
+            if _protected_hash(weights) == detector.model_hash
+        ]
+        if not matches:
+            raise ModelLoadError(
+                f"no adversarial check is shipped for model {detector.model_hash}: train one "
+                "(README, 'Attacks on detectors') and pass it as a file"
+            )
+        guard = load_detector_file(matches[0])
+    trained_for = guard.spec.config.get("protected_hash")
+    if trained_for not in (None, detector.model_hash):
+        raise ModelLoadError(
+            f"{guard.spec.display_name} was trained against model {trained_for}, not "
+            f"{detector.model_hash}: retrain it for this model"
+        )
+    return guard
+
+
+def _protected_hash(weights: Path) -> str | None:
+    import json
+
+    try:
+        config = json.loads(weights.with_suffix(".json").read_text()).get("config", {})
+    except (OSError, ValueError):
+        return None
+    value = config.get("protected_hash")
+    return str(value) if value is not None else None
+
+
+def adversarial_evidence(guard: Detector, pixels: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """evidence["adversarial"] for each image: P(adversarial), the verdict at the guard's own
+    threshold, and the guard's name."""
+    if not pixels:
+        return []
+    name = guard.spec.display_name
+    return [
+        {
+            "score": round(float(p), 6),
+            "verdict": "adversarial" if p >= guard.spec.threshold else "clean",
+            "detector": name,
+        }
+        for p in guard.score(list(pixels))
+    ]
 
 
 def _verdict(

@@ -128,12 +128,29 @@ def log_magnitude(maps: Any) -> Any:
 
 
 class InputSpectrum(SpectralDefense):
-    """InputMFS: the magnitude spectrum of the input crop (see the module doc)."""
+    """InputMFS: the magnitude spectrum of the input crop (see the module doc).
 
-    def __init__(self, crop: int | None = 192, grid: int = 32, C: float = 1.0, seed: int = 0):
+    ``protected`` (a model name or file) only records whose attacks the model learned, with
+    that model's weights hash, so that ``spotfake detect --check-adversarial`` finds it."""
+
+    def __init__(
+        self,
+        crop: int | None = 192,
+        grid: int = 32,
+        C: float = 1.0,
+        seed: int = 0,
+        protected: str | None = None,
+        protected_hash: str | None = None,
+    ) -> None:
         if grid < 1:
             raise ValueError("grid must be >= 1")
-        config = {"crop": crop, "grid": grid, "C": C, "seed": seed}
+        config: dict[str, Any] = {"crop": crop, "grid": grid, "C": C, "seed": seed}
+        if protected is not None:
+            if protected_hash is None:
+                from spotfake.detect import load_detector
+
+                protected_hash = load_detector(protected, device="cpu").model_hash
+            config.update(protected=str(protected), protected_hash=protected_hash)
         super().__init__("adv-spectral-input", config, InputPolicy(crop=crop))
         self.crop, self.grid = crop, grid
 
@@ -223,10 +240,15 @@ class LayerSpectrum(SpectralDefense):
 
 @register_detector("adv-spectral-input")
 def adv_spectral_input(
-    crop: int | None = 192, grid: int = 32, C: float = 1.0, seed: int = 0
+    crop: int | None = 192,
+    grid: int = 32,
+    C: float = 1.0,
+    seed: int = 0,
+    protected: str | None = None,
+    protected_hash: str | None = None,
 ) -> InputSpectrum:
     """SpectralDefense InputMFS: magnitude spectrum of the input crop + logistic regression."""
-    return InputSpectrum(crop, grid, C, seed)
+    return InputSpectrum(crop, grid, C, seed, protected, protected_hash)
 
 
 @register_detector("adv-spectral-layer")

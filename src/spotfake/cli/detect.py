@@ -16,6 +16,7 @@ from spotfake.cli.common import Device, DeviceOpt, ModelOpt, is_terminal, load_m
 from spotfake.cli.inputs import expand_arguments
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
+from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
     from spotfake.models.base import Detector
@@ -83,6 +84,23 @@ ProvenanceOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")
 ]
+CheckAdversarialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-adversarial",
+        help="Also check each image for an adversarial attack on the model (SpectralDefense): "
+        "adds evidence.adversarial with P(adversarial) and a verdict.",
+    ),
+]
+AdversarialModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--adversarial-model",
+        help="The SpectralDefense model for --check-adversarial (default: the one shipped for "
+        "the detector's weights).",
+        show_default=False,
+    ),
+]
 
 
 def detect(
@@ -97,6 +115,8 @@ def detect(
     workers: WorkersOpt = 2,
     recursive: RecursiveOpt = False,
     provenance: ProvenanceOpt = True,
+    check_adversarial: CheckAdversarialOpt = False,
+    adversarial_model: AdversarialModelOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Say which images are AI-generated: one record per image with its score and verdict.
@@ -107,6 +127,8 @@ def detect(
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     detector = load_model(model, device, crops)
+    guard = _load_guard(detector, check_adversarial or adversarial_model is not None,
+                        adversarial_model)  # fmt: skip
     if provenance and not quiet:
         _print_provenance_notice()
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
@@ -117,7 +139,7 @@ def detect(
     with _open_output(output) as stream:
         writer = make_writer(chosen, stream, terminal=to_terminal)
         with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
-            options = _Options(batch_size, threshold, workers, provenance)
+            options = _Options(batch_size, threshold, workers, provenance, guard)
             tally = _stream_records(detector, files, writer, advance, options)
         writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
@@ -145,6 +167,7 @@ class _Options:
     threshold: float | None
     workers: int
     provenance: bool
+    adversarial: Detector | None = None
 
 
 def _stream_records(
@@ -168,12 +191,25 @@ def _stream_records(
             threshold=options.threshold,
             workers=options.workers,
             provenance=options.provenance,
+            adversarial=options.adversarial,
         )
         for prediction in records:
             writer.write(prediction)
             tally.add(prediction)
             advance()
     return tally
+
+
+def _load_guard(detector: Detector, wanted: bool, path: Path | None) -> Detector | None:
+    """The SpectralDefense model of --check-adversarial; a missing one is a usage error."""
+    if not wanted:
+        return None
+    from spotfake.detect import adversarial_guard
+
+    try:
+        return adversarial_guard(detector, path)
+    except SpotfakeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--check-adversarial'") from exc
 
 
 def _print_provenance_notice() -> None:
