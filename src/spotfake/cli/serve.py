@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from spotfake.cli.common import Device, ModelOpt, load_model
+from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
     from spotfake.serve.settings import ServeSettings
@@ -44,6 +45,14 @@ ProvenanceOpt = Annotated[
         help="Read C2PA, XMP, generator text chunks, EXIF and watermarks (as detect does).",
     ),
 ]
+CheckAdversarialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-adversarial",
+        help="Add evidence.adversarial to every record (the SpectralDefense model shipped for "
+        "the served model's weights), as detect --check-adversarial does.",
+    ),
+]
 WaitOpt = Annotated[
     float, typer.Option(min=0.0, help="Milliseconds an idle model waits to batch more images.")
 ]
@@ -64,6 +73,7 @@ def serve(
     batch_size: BatchOpt = 16,
     batch_wait_ms: WaitOpt = 5.0,
     provenance: ProvenanceOpt = True,
+    check_adversarial: CheckAdversarialOpt = False,
 ) -> None:
     """Serve the detector over HTTP: the web page at /, the API under /v1, docs at /docs.
 
@@ -81,6 +91,7 @@ def serve(
         batch_wait_ms=batch_wait_ms,
         keep_uploads=keep_uploads,
         provenance=provenance,
+        check_adversarial=check_adversarial,
     )
     uvicorn = _import_server()
     if provenance:
@@ -115,7 +126,10 @@ def _build_app(model: str | None, device: Device, settings: ServeSettings) -> tu
     warm_up(detector)
     chosen = str(getattr(detector, "device", "cpu"))
     card = read_model_card(resolve_model(model))
-    app = create_app(detector, settings, model_card=card, device=chosen)
+    try:
+        app = create_app(detector, settings, model_card=card, device=chosen)
+    except SpotfakeError as exc:  # only --check-adversarial without a shipped check
+        raise typer.BadParameter(str(exc), param_hint="'--check-adversarial'") from exc
     name = detector.spec.display_name
     return app, f"spotfake serve: {name} ({detector.model_hash}) on {chosen}"
 

@@ -33,6 +33,8 @@ class DetectionService:
             max_pending=settings.max_pending,
         )
         self._decoders: ThreadPoolExecutor | None = None
+        # The detector of attacks on this model (ModelLoadError at start-up when none is shipped).
+        self.guard = pipeline.adversarial_guard(detector) if settings.check_adversarial else None
 
     async def detect(
         self, body: BodySource, threshold: float | None = None, details: bool = False
@@ -79,18 +81,34 @@ class DetectionService:
         readable = [item for item in decoded if item.pixels is not None]
         pixels = [item.pixels for item in readable if item.pixels is not None]
         scores = iter(await self.batcher.score(pixels) if pixels else [])
+        checks = iter(
+            await loop.run_in_executor(pool, pipeline.adversarial_evidence, self.guard, pixels)
+            if self.guard is not None
+            else []
+        )
         chosen = self.detector.spec.threshold if threshold is None else threshold
         return [
-            self._record(item, next(scores) if item.pixels is not None else None, chosen, details)
+            self._record(
+                item,
+                next(scores) if item.pixels is not None else None,
+                chosen,
+                details,
+                next(checks) if self.guard is not None and item.pixels is not None else None,
+            )
             for item in decoded
         ]
 
     def _record(
-        self, item: Decoded, score: float | None, threshold: float, details: bool
+        self,
+        item: Decoded,
+        score: float | None,
+        threshold: float,
+        details: bool,
+        adversarial: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The CLI's record for one upload, plus its status (and details when asked)."""
         decoded = pipeline.Decoded(item.name, item.pixels, item.record, item.error, item.findings)
-        record = pipeline.make_record(self.detector, decoded, score, threshold)
+        record = pipeline.make_record(self.detector, decoded, score, threshold, adversarial)
         answer = record.to_dict()
         if details and item.record is not None:
             answer["evidence"]["file"] = {

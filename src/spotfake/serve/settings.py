@@ -30,6 +30,7 @@ class ServeSettings:
     decode_workers: int = 2  # threads that decode uploads (bounds decoded pixels in memory)
     keep_uploads: Path | None = None  # folder to save the uploaded bytes in; None saves nothing
     provenance: bool = True  # read C2PA, XMP, text chunks, EXIF, watermarks (decisive ones decide)
+    check_adversarial: bool = False  # add evidence.adversarial (the shipped SpectralDefense model)
 
     def to_json(self) -> str:
         """JSON for the environment of worker processes (uvicorn --workers re-imports the app)."""
