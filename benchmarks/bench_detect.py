@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--crops", type=int, default=None, help="crop windows per image (default: the model's)"
     )
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
+    parser.add_argument(
+        "--check-adversarial",
+        action="store_true",
+        help="also time predict with the shipped check for attacks (--check-adversarial)",
+    )
     return parser.parse_args(argv)
 
 
@@ -118,16 +123,20 @@ def pick_model(name: str, device: str, crops: int | None = None) -> tuple[Any, s
     return load_detector(name, device=device, crops=crops), ""
 
 
-def bench_predict(detector: Any, paths: list[str], args: argparse.Namespace, note: str) -> Figure:
-    """Detector.predict end to end (decode in threads + score), after a one-batch warm-up."""
-    list(spotfake.iter_predict(detector, paths[: args.batch_size], batch_size=args.batch_size))
+def bench_predict(
+    detector: Any, paths: list[str], args: argparse.Namespace, note: str, guard: Any = None
+) -> Figure:
+    """Detector.predict end to end (decode in threads + score), after a one-batch warm-up;
+    with ``guard``, each image is also checked for an attack (evidence.adversarial)."""
+    options = {"batch_size": args.batch_size, "adversarial": guard}
+    list(spotfake.iter_predict(detector, paths[: args.batch_size], **options))
 
     def run() -> None:
-        list(
-            spotfake.iter_predict(detector, paths, batch_size=args.batch_size, workers=args.workers)
-        )
+        list(spotfake.iter_predict(detector, paths, workers=args.workers, **options))
 
     stage = f"predict {detector.spec.display_name}"
+    if guard is not None:
+        stage += f" + check {guard.spec.display_name}"
     return timed(run, len(paths), stage, note)
 
 
@@ -214,6 +223,12 @@ def main(argv: list[str] | None = None) -> None:
         figures.append(bench_decode(paths))
         detector, note = pick_model(args.model, args.device, args.crops)
         figures.append(bench_predict(detector, paths, args, note))
+        if args.check_adversarial:
+            from spotfake.detect import adversarial_guard
+
+            guard = adversarial_guard(detector)
+            figures.append(bench_predict(detector, paths, args, note, guard))
+            figures.append(bench_predict(detector, paths, args, note))  # again, for the noise
         model_file = None
         if note:  # the fallback is untrained: the CLI needs it as a file
             model_file = detector.save(Path(tmp) / "model" / FALLBACK_MODEL)
