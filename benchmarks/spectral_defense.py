@@ -34,6 +34,13 @@ VARIANTS = {
 }
 
 
+def summarise_file(path: Path) -> str:
+    """The summary table of a written spectral_defense.json."""
+    results = json.loads(path.read_text())
+    first = next(iter(results["variants"].values()))["table"]
+    return summary_table(results, list(first))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("attack_output", type=Path)
@@ -86,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(table, attacks, "auc"))
         print(f"\n{variant}: accuracy at 0.5")
         print(markdown(table, attacks, "accuracy"))
+    print("\nSame attack in training and test (AUC / accuracy at 0.5); last row: mean AUC on the "
+          "other attacks")  # fmt: skip
+    print(summary_table(results, attacks))
     path = args.json or out / "spectral_defense.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {path}")
@@ -137,6 +147,25 @@ def cross_attack(
                 "n_attacked": int(y.sum()),
             }
     return table
+
+
+def summary_table(results: dict[str, Any], attacks: list[str]) -> str:
+    """Per attack, each variant's diagonal AUC / accuracy; then each variant's transfer AUC."""
+    variants = list(results["variants"])
+    lines = ["| attack | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+    for a in attacks:
+        cells = []
+        for v in variants:
+            cell = results["variants"][v]["table"][a][a]
+            cells.append(f"{cell['auc']:.3f} / {cell['accuracy']:.3f}")
+        lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    transfer = []
+    for v in variants:
+        table = results["variants"][v]["table"]
+        off = [table[a][b]["auc"] for a in attacks for b in attacks if a != b]
+        transfer.append(f"{np.nanmean(off):.3f}" if off else "-")
+    lines.append("| other attacks (mean AUC) | " + " | ".join(transfer) + " |")
+    return "\n".join(lines)
 
 
 def markdown(table: dict[str, Any], attacks: list[str], key: str) -> str:
