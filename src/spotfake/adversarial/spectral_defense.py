@@ -46,7 +46,10 @@ class SpectralDefense(FeatureDetector):
 
     def __init__(self, architecture: str, config: dict[str, Any], policy: InputPolicy) -> None:
         super().__init__(DetectorSpec(architecture=architecture, config=dict(config), input=policy))
-        self._head = LogisticHead(float(config.get("C", 1.0)), int(config.get("seed", 0)))
+        # Balanced classes: a listing holds several attacked versions of each clean image.
+        self._head = LogisticHead(
+            float(config.get("C", 1.0)), int(config.get("seed", 0)), balanced=True
+        )
         self._state: dict[str, np.ndarray] | None = None
         self._width: int | None = None
 

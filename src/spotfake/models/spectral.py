@@ -63,11 +63,16 @@ class _Head(ABC):
 
 
 class LogisticHead(_Head):
-    """L2-regularised logistic regression (liblinear, as the paper); its sigmoid is P(generated)."""
+    """L2-regularised logistic regression (liblinear, as the paper); its sigmoid is P(generated).
 
-    def __init__(self, C: float, seed: int) -> None:
+    ``balanced`` weighs each class by the inverse of its share, so that 0.5 stays a sensible
+    threshold when one class outnumbers the other (several attacked versions per clean image).
+    """
+
+    def __init__(self, C: float, seed: int, balanced: bool = False) -> None:
         self.C = C
         self.seed = seed
+        self.balanced = balanced
 
     def shapes(self, n_bins: int) -> dict[str, tuple[int, ...]]:
         return {"weight": (n_bins,), "bias": (1,)}
@@ -76,7 +81,11 @@ class LogisticHead(_Head):
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(
-            C=self.C, solver="liblinear", max_iter=5000, random_state=self.seed
+            C=self.C,
+            solver="liblinear",
+            max_iter=5000,
+            random_state=self.seed,
+            class_weight="balanced" if self.balanced else None,
         )
         model.fit(z, labels)
         return {"weight": model.coef_[0], "bias": model.intercept_[:1]}, {}
