@@ -89,7 +89,10 @@ def test_pgd_flips_the_verdict_within_eps(toy_detector: Path, toy_images) -> Non
 @pytest.mark.parametrize("name", ["deepfool", "cw"])
 def test_minimal_attacks_flip_after_rounding(toy_detector: Path, toy_images, name: str) -> None:
     detector = load_detector_file(toy_detector)
-    fakes = toy_images(4, 70, True)
+    candidates = toy_images(10, 70, True)
+    fakes = [f for f, p in zip(candidates, detector.score(candidates), strict=True) if p >= 0.5]
+    fakes = fakes[:4]
+    assert len(fakes) == 4
     results = attack_images(detector, fakes, [0] * 4, AttackPlan(name), threshold=0.5)
     assert sum(r.score_saved < 0.5 for r in results) >= 3
     assert all(r.attacked for r in results)
