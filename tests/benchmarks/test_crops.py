@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -15,21 +14,6 @@ from PIL import Image
 from spotfake.detect import load_detector
 from spotfake.io import read_image
 from spotfake.models.registry import create_detector
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "crops.py"
-
-
-def _script() -> ModuleType:
-    """The script as a module, registered first: its dataclasses look their module up."""
-    name = "benchmarks_crops"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _images(folder: Path, shapes: list[tuple[int, int]], seed: int, upsample: bool) -> None:
@@ -47,8 +31,11 @@ def _images(folder: Path, shapes: list[tuple[int, int]], seed: int, upsample: bo
 
 @pytest.mark.slow
 def test_a_row_per_format_and_crops_and_one_crop_is_the_plain_detector(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    benchmark_script: Callable[[str], ModuleType],
 ) -> None:
+    script = benchmark_script("crops")
     real_a, real_b, fake = tmp_path / "real-a", tmp_path / "real-b", tmp_path / "fake"
     _images(real_a, [(64, 80), (72, 64), (96, 96), (24, 64)], 0, upsample=False)  # 1 too small
     _images(real_b, [(80, 64), (64, 96), (90, 70)], 1, upsample=False)
@@ -59,7 +46,7 @@ def test_a_row_per_format_and_crops_and_one_crop_is_the_plain_detector(
     argv = ["--model", str(model), "--reals", str(real_a), str(real_b), "--fakes", str(fake)]
     argv += ["--crops", "1,4", "--formats", "png,webp", "--min-side", "32", "--limit", "5"]
     argv += ["--device", "cpu", "--batch-size", "3", "--json", str(out)]
-    report = _script().main(argv)
+    report = script.main(argv)
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
 
     rows = report["rows"]
@@ -73,7 +60,7 @@ def test_a_row_per_format_and_crops_and_one_crop_is_the_plain_detector(
     assert len(reals) == used["real-a"] + used["real-b"] == 5  # at most --limit per side
     assert len(fakes) == used["fake"] == 4
     assert not any(Path(p).name == "0-03.png" for p in reals)  # the 24 px image left out
-    again = _script().main(argv)
+    again = script.main(argv)
     assert again["images"] == report["images"]
 
     plain = load_detector(str(model), device="cpu")
@@ -82,7 +69,7 @@ def test_a_row_per_format_and_crops_and_one_crop_is_the_plain_detector(
     expected = plain.score(pixels)
     np.testing.assert_allclose(rows[0]["scores"], expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(rows[1]["scores"], expected)  # four windows are not the centre
-    webp = plain.score([_script().webp_roundtrip(image) for image in pixels])
+    webp = plain.score([script.webp_roundtrip(image) for image in pixels])
     np.testing.assert_allclose(rows[2]["scores"], webp, rtol=1e-5, atol=1e-6)
     assert not np.allclose(webp, expected)  # re-encoded: other pixels, other scores
     for row in rows:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 from PIL import Image
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "indicators.py"
-
-
-def _script() -> ModuleType:
-    """The script as a module."""
-    name = "benchmarks_indicators"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _folder(folder: Path, n: int, seed: int, flat: bool) -> Path:
@@ -39,8 +23,11 @@ def _folder(folder: Path, n: int, seed: int, flat: bool) -> Path:
 
 
 def test_table_correlations_plot_and_cache(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    benchmark_script: Callable[[str], ModuleType],
 ) -> None:
+    script = benchmark_script("indicators")
     import torch
 
     from spotfake.models.registry import create_detector
@@ -54,7 +41,7 @@ def test_table_correlations_plot_and_cache(
     argv = ["--models", str(tmp_path / "recipe*" / "runs" / "fam"), "--real", str(real),
             "--fake", str(fake), "--limit", "3", "--corruptions", "jpeg=50,blur=1",
             "--out", str(out), "--device", "cpu"]  # fmt: skip
-    report = _script().main(argv)
+    report = script.main(argv)
     text = capsys.readouterr().out
     assert [m["label"] for m in report["models"]] == [f"recipe{i}/fam" for i in range(3)]
     assert report["images"] == 6 and "Spearman rho (p) over 3 models" in text
@@ -66,5 +53,5 @@ def test_table_correlations_plot_and_cache(
     assert (out / "indicators.png").stat().st_size > 0
     assert json.loads((out / "indicators.json").read_text())["images"] == 6
     assert len(list((out / "cache").glob("*.json"))) == 3
-    again = _script().main(argv)  # from the cache
+    again = script.main(argv)  # from the cache
     assert [m["auc"] for m in again["models"]] == [m["auc"] for m in report["models"]]
