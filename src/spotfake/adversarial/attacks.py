@@ -208,16 +208,19 @@ def attack_images(
     threshold: float | None = None,
     batch_size: int = 8,
     seed: int = 0,
+    clean: np.ndarray | None = None,
 ) -> list[Attacked]:
     """Attack each RGB uint8 image towards its target verdict (1 generated, 0 real).
 
     Images of one size are attacked together, in batches; the result keeps the input order.
+    ``clean``: the images' scores before the attack, when the caller has them already.
     """
     cnn = attackable(detector)
     limit = cnn.spec.threshold if threshold is None else threshold
     if len(images) != len(targets):
         raise ValueError(f"{len(images)} images for {len(targets)} targets")
-    clean = cnn.score(list(images))
+    if clean is None:
+        clean = cnn.score(list(images))
     out: list[Attacked | None] = [None] * len(images)
     by_shape: dict[tuple[int, int], list[int]] = {}
     for index, image in enumerate(images):

@@ -110,7 +110,8 @@ def attack_dataset(
 ) -> AttackRun:
     """Attack every image of ``records`` with each plan, write OUT (see the module doc)."""
     from spotfake.data.members import member_reader
-    from spotfake.data.sources import load_pixels
+    from spotfake.evaluate.perturb import CLEAN, Condition
+    from spotfake.evaluate.scoring import prepare_image
 
     cnn = attackable(detector)
     threshold = cnn.spec.threshold
@@ -119,12 +120,11 @@ def attack_dataset(
     kept: list[ImageRecord] = []
     with member_reader() as read:
         for record in records:
-            try:
-                pixels, _ = load_pixels(record.path, read(record.path))
-            except Exception as exc:  # every decode failure is reported for its file
-                run.unreadable.append((record.path, str(exc) or type(exc).__name__))
+            prepared = prepare_image(record.path, read, [Condition(CLEAN)])
+            if isinstance(prepared, str):  # why it could not be read
+                run.unreadable.append((record.path, prepared))
                 continue
-            images.append(pixels)
+            images.append(prepared[0])
             kept.append(record)
     run.n_images = len(kept)
     labels = np.array([int(r.label or 0) for r in kept], dtype=int)
@@ -142,7 +142,7 @@ def attack_dataset(
         started = time.perf_counter()
         results = attack_images(
             cnn, [images[i] for i in attacked], [int(wanted[i] or 0) for i in attacked], plan,
-            batch_size=batch_size, seed=seed,
+            batch_size=batch_size, seed=seed, clean=clean_scores[attacked],
         )  # fmt: skip
         seconds = time.perf_counter() - started
         after = clean_scores.copy()

@@ -53,9 +53,6 @@ class SpectralDefense(FeatureDetector):
         self._state: dict[str, np.ndarray] | None = None
         self._width: int | None = None
 
-    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
-
     def fit(self, features: np.ndarray, labels: np.ndarray | None = None) -> SpectralDefense:
         """Learn from features (N, D); labels 1 = adversarial, 0 = clean (both needed)."""
         x = np.asarray(features, dtype=np.float64)
