@@ -34,7 +34,9 @@ from spotfake.records import ImageRecord
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ImageRecord))
 _INT_COLUMNS = {"label", "width", "height", "file_bytes", "jpeg_quality", "n_frames"}
-_BOOL_COLUMNS = {"jpeg_quality_exact", "has_exif"}
+_BOOL_COLUMNS = {
+    "jpeg_quality_exact", "jpeg_tables_standard", "progressive", "has_exif", "has_xmp",
+}  # fmt: skip
 _FLOAT_COLUMNS = {"modified"}
 _LIST_SEPARATOR = ";"
 # Files per task sent to a worker: large enough that process overhead stays small.
@@ -68,7 +70,7 @@ def probe_entries(
 ) -> list[ImageRecord]:
     """Records for entries in their order; labels come from the entries, the rest from probing."""
     stamps = _stamps(entries) if previous else {}
-    known = {r.path: r for r in previous or [] if r.error is None}
+    known = {r.path: r for r in previous or [] if r.error is None and not _outdated(r)}
     records: list[ImageRecord | None] = [None] * len(entries)
     todo: list[int] = []
     for i, entry in enumerate(entries):
@@ -83,6 +85,11 @@ def probe_entries(
     for i, record in zip(todo, probed, strict=True):
         records[i] = record
     return [r for r in records if r is not None]
+
+
+def _outdated(record: ImageRecord) -> bool:
+    """A record from a manifest older than the JPEG table fields: its file is probed again."""
+    return record.format in ("JPEG", "MPO") and record.jpeg_tables_id is None
 
 
 def _probe_all(
@@ -245,6 +252,7 @@ def _from_row(row: dict[str, Any], base: str) -> ImageRecord:
     if row.get("n_frames") is None:
         row["n_frames"] = 1
     row["has_exif"] = bool(row.get("has_exif"))
+    row["has_xmp"] = bool(row.get("has_xmp"))
     return ImageRecord.from_dict(row)
 
 

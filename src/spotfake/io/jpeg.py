@@ -1,15 +1,32 @@
-"""JPEG header facts: quality from the luminance quantisation table, and chroma subsampling.
+"""JPEG facts and the one JPEG writer: quantisation tables (their quality, fingerprint and
+values), chroma subsampling, and ``encode_jpeg``, which every part of spotfake that writes a
+JPEG (debias, synth) goes through.
 
 Pillow (>= 8) returns ``quantization`` tables in natural (row-major) order, which is the order
-of the IJG base table below; the tests check this on files Pillow writes at every quality.
+of the IJG base tables below and the order ``qtables`` takes back; the tests check this on files
+Pillow writes at every quality.
+
+A quality number is not a table: camera and agency encoders write their own tables, which only
+round to some IJG quality. Two files "at q85" can carry different tables, and a CNN sees the
+difference (the quantisation grid is in the pixels). So records carry the tables themselves
+(``format_tables``), a short fingerprint of them, and whether they are IJG's at one quality.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import io
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
+from PIL import Image
+
+from spotfake.errors import SpotfakeError
+
+# A file's quantisation tables by table id: luminance first, then chrominance (one or two).
+Tables = tuple[tuple[int, ...], ...]
 
 # Annex K.1 of ITU-T T.81: the luminance table libjpeg scales for every quality setting.
 IJG_LUMA_TABLE: tuple[int, ...] = (
@@ -23,6 +40,23 @@ IJG_LUMA_TABLE: tuple[int, ...] = (
     72, 92, 95, 98, 112, 100, 103, 99,
 )  # fmt: skip
 
+# Annex K.2: the chrominance table libjpeg scales with the same factor as the luminance one.
+IJG_CHROMA_TABLE: tuple[int, ...] = (
+    17, 18, 24, 47, 99, 99, 99, 99,
+    18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+)  # fmt: skip
+
+# Pillow's encoder writes these chroma layouts (its `subsampling` codes); libjpeg's others it
+# cannot be asked for, 4:4:0 (chroma halved vertically) among them.
+WRITABLE_SUBSAMPLING: dict[str, int] = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+SUBSAMPLING_FALLBACK = "4:2:0"  # what a layout Pillow cannot write is written as, with a note
+
 # (h, v) ratios of luma to chroma sampling factors -> the usual J:a:b name.
 _SUBSAMPLING_NAMES: dict[tuple[int, int], str] = {
     (1, 1): "4:4:4",
@@ -34,12 +68,15 @@ _SUBSAMPLING_NAMES: dict[tuple[int, int], str] = {
 }
 
 
-def ijg_table(quality: int) -> tuple[int, ...]:
-    """The luminance table libjpeg writes for a quality in 1..100 (baseline, capped at 255)."""
+def ijg_table(quality: int, base: Sequence[int] = IJG_LUMA_TABLE) -> tuple[int, ...]:
+    """The table libjpeg writes for a quality in 1..100 (baseline, capped at 255).
+
+    base: IJG_LUMA_TABLE (the default) or IJG_CHROMA_TABLE.
+    """
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return tuple(min(255, max(1, (base * scale + 50) // 100)) for base in IJG_LUMA_TABLE)
+    return tuple(min(255, max(1, (value * scale + 50) // 100)) for value in base)
 
 
 @cache
@@ -91,3 +128,92 @@ def chroma_subsampling(layers: Sequence[tuple[int, int, int, int]]) -> str | Non
             if name is not None:
                 return name
     return ",".join(f"{h}x{v}" for h, v in factors)
+
+
+class JpegWriteError(SpotfakeError):
+    """A JPEG cannot be written as asked (a chroma layout or table Pillow cannot write)."""
+
+
+def tables_of(quantization: Mapping[int, Sequence[int]] | None) -> Tables | None:
+    """A file's tables in table-id order from Pillow's ``quantization`` (None when it has none)."""
+    if not quantization:
+        return None
+    return tuple(tuple(int(v) for v in quantization[k]) for k in sorted(quantization))
+
+
+def format_tables(tables: Tables) -> str:
+    """Tables as text for records and manifests: values by commas, tables by semicolons."""
+    return ";".join(",".join(str(v) for v in table) for table in tables)
+
+
+def parse_tables(text: str) -> Tables:
+    """The tables written by format_tables; ValueError when they are not 64-entry tables."""
+    tables = tuple(tuple(int(v) for v in part.split(",")) for part in text.split(";") if part)
+    if not tables or any(len(table) != 64 for table in tables):
+        raise ValueError(f"not JPEG quantisation tables: {text[:40]!r}")
+    return tables
+
+
+def tables_fingerprint(tables: Tables) -> str:
+    """A short stable name of the exact tables (12 hex digits of their SHA-1)."""
+    return hashlib.sha1(format_tables(tables).encode("ascii")).hexdigest()[:12]
+
+
+def standard_quality(tables: Tables) -> int | None:
+    """The quality whose IJG luminance and chrominance tables these are exactly, else None.
+
+    A grayscale file has the luminance table alone. Tables that merely round to a quality (an
+    agency's, a camera's) give None: their estimated quality is not their identity.
+    """
+    if not tables:
+        return None
+    quality = _ijg_qualities().get(tables[0])
+    if quality is None:
+        return None
+    chroma = ijg_table(quality, IJG_CHROMA_TABLE)
+    return quality if all(table == chroma for table in tables[1:]) else None
+
+
+def writable_subsampling(name: str | None) -> str:
+    """The layout Pillow will write for a file's subsampling: its own, or SUBSAMPLING_FALLBACK."""
+    return name if name in WRITABLE_SUBSAMPLING else SUBSAMPLING_FALLBACK
+
+
+def encode_jpeg(
+    picture: Image.Image,
+    *,
+    tables: Sequence[Sequence[int]] | None = None,
+    quality: int | None = None,
+    subsampling: str | None = None,
+    progressive: bool = False,
+    optimize: bool = False,
+    **extra: Any,
+) -> bytes:
+    """The one JPEG writer: exact ``tables`` or an IJG ``quality`` (one of the two), a chroma
+    layout by name ("4:2:0"; None: Pillow's default for the quality), and Pillow's other save
+    options (icc_profile, exif, dpi...) in ``extra``.
+
+    Given both, Pillow would scale the tables by the quality; refused instead. A layout Pillow
+    cannot write (4:4:0, 4:1:1...) raises JpegWriteError: callers choose a fallback
+    (``writable_subsampling``) and say so, rather than getting another layout silently.
+    """
+    if (tables is None) == (quality is None):
+        raise ValueError("encode_jpeg takes exact tables or a quality, one of the two")
+    options: dict[str, Any] = dict(extra, progressive=progressive, optimize=optimize)
+    if tables is not None:
+        options["qtables"] = [list(table) for table in tables]
+    else:
+        options["quality"] = quality
+    if subsampling is not None and picture.mode not in ("L", "1"):
+        if subsampling not in WRITABLE_SUBSAMPLING:
+            raise JpegWriteError(
+                f"Pillow cannot write {subsampling} chroma subsampling "
+                f"(writes {', '.join(WRITABLE_SUBSAMPLING)})"
+            )
+        options["subsampling"] = WRITABLE_SUBSAMPLING[subsampling]
+    buffer = io.BytesIO()
+    try:
+        picture.save(buffer, "JPEG", **options)
+    except (OSError, ValueError, TypeError) as exc:
+        raise JpegWriteError(f"cannot write this JPEG: {exc}") from exc
+    return buffer.getvalue()

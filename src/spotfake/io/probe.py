@@ -19,7 +19,14 @@ from PIL.JpegImagePlugin import JpegImageFile
 
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS
-from spotfake.io.jpeg import chroma_subsampling, estimate_jpeg_quality
+from spotfake.io.jpeg import (
+    chroma_subsampling,
+    estimate_jpeg_quality,
+    format_tables,
+    standard_quality,
+    tables_fingerprint,
+    tables_of,
+)
 from spotfake.records import ImageRecord
 
 # Formats spotfake decodes; others (EPS, PSD, ICO, ...) are refused rather than half-supported.
@@ -28,6 +35,9 @@ SUPPORTED_FORMATS: tuple[str, ...] = (
 )  # fmt: skip
 
 _TIFF_EXIF_IFD = 0x8769
+_TIFF_XMP = 700
+_EXIF_MAKE, _EXIF_MODEL = 0x010F, 0x0110
+_XMP_PNG_KEY = "XML:com.adobe.xmp"
 # File signatures of formats people meet that spotfake does not read, for a precise message.
 _KNOWN_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (4, b"ftypheic", "HEIC"), (4, b"ftypheix", "HEIC"), (4, b"ftypmif1", "HEIF"),
@@ -104,12 +114,19 @@ def record_from_image(
         n_frames=int(getattr(image, "n_frames", 1)),
         has_exif=has_exif(image),
         png_text_keys=png_text_keys(image),
+        has_xmp=has_xmp(image),
+        camera=camera(image),
+        icc_profile=icc_profile_name(image.info.get("icc_profile")),
     )
     if isinstance(image, JpegImageFile):
-        luma = image.quantization.get(0) if image.quantization else None
-        if luma is not None and len(luma) == 64:
-            record.jpeg_quality, record.jpeg_quality_exact = estimate_jpeg_quality(luma)
+        tables = tables_of(image.quantization)
+        if tables is not None and all(len(table) == 64 for table in tables):
+            record.jpeg_quality, record.jpeg_quality_exact = estimate_jpeg_quality(tables[0])
+            record.jpeg_tables = format_tables(tables)
+            record.jpeg_tables_id = tables_fingerprint(tables)
+            record.jpeg_tables_standard = standard_quality(tables) is not None
         record.chroma_subsampling = chroma_subsampling(image.layer)
+        record.progressive = bool(image.info.get("progressive") or image.info.get("progression"))
     return record
 
 
@@ -134,6 +151,43 @@ def has_exif(image: Image.Image) -> bool:
         return True
     tags = getattr(image, "tag_v2", None)
     return tags is not None and _TIFF_EXIF_IFD in tags
+
+
+def has_xmp(image: Image.Image) -> bool:
+    """True when the file carries an XMP packet (JPEG APP1, PNG iTXt, WebP XMP, TIFF tag 700)."""
+    if image.info.get("xmp") or _XMP_PNG_KEY in image.info:
+        return True
+    tags = getattr(image, "tag_v2", None)
+    return tags is not None and _TIFF_XMP in tags
+
+
+def camera(image: Image.Image) -> str | None:
+    """The camera's EXIF make and model as one string (None when the file names none)."""
+    if not has_exif(image):
+        return None
+    try:
+        exif = image.getexif()
+        parts = [str(exif.get(tag) or "").strip("\x00 ") for tag in (_EXIF_MAKE, _EXIF_MODEL)]
+    except Exception:  # any malformed EXIF block only means "no camera named"
+        return None
+    make, model = parts
+    if model.lower().startswith(make.lower()):  # "Canon" + "Canon EOS 5D"
+        make = ""
+    return " ".join(p for p in (make, model) if p) or None
+
+
+def icc_profile_name(profile: bytes | None) -> str | None:
+    """The description of an embedded ICC profile ("sRGB IEC61966-2.1", "Display P3"...),
+    "unnamed" when it has none or cannot be parsed, None when there is no profile."""
+    if not profile:
+        return None
+    try:
+        from PIL import ImageCms
+
+        name = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile)))
+    except Exception:  # no LittleCMS in this Pillow, or a malformed profile
+        return "unnamed"
+    return " ".join(str(name).split()) or "unnamed"
 
 
 @cache

@@ -21,10 +21,14 @@ from PIL import Image, PngImagePlugin
 from PIL.JpegImagePlugin import JpegImageFile
 
 from spotfake.errors import SpotfakeError
-from spotfake.io.jpeg import chroma_subsampling
+from spotfake.io.jpeg import (
+    WRITABLE_SUBSAMPLING,
+    JpegWriteError,
+    chroma_subsampling,
+    encode_jpeg,
+    tables_of,
+)
 
-# Pillow's encoder takes these three layouts; libjpeg's others cannot be asked for.
-_SUBSAMPLING_CODES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 _MODES = ("RGB", "L", "1", "CMYK", "RGBA", "LA", "P")
 _FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 _COPIED_INFO = ("icc_profile", "exif", "dpi")
@@ -79,15 +83,15 @@ def storage_of(image: Image.Image, data: bytes) -> Storage:
 
 
 def _jpeg_options(image: Image.Image, data: bytes) -> dict[str, Any]:
-    """The real's own tables, subsampling, progressive mode and Huffman optimisation."""
+    """The real's own tables, subsampling, progressive mode and Huffman optimisation: the
+    keyword arguments of ``io.jpeg.encode_jpeg``."""
     assert isinstance(image, JpegImageFile)
-    tables = image.quantization or {}
-    options: dict[str, Any] = {"qtables": [list(tables[k]) for k in sorted(tables)]}
+    options: dict[str, Any] = {"tables": tables_of(image.quantization) or ()}
     name = chroma_subsampling(image.layer)
     if image.mode not in ("L", "1"):
-        if name not in _SUBSAMPLING_CODES:
+        if name not in WRITABLE_SUBSAMPLING:
             raise StorageError(f"chroma subsampling {name} cannot be written by Pillow")
-        options["subsampling"] = _SUBSAMPLING_CODES[name]
+        options["subsampling"] = name
     progressive = bool(image.info.get("progressive") or image.info.get("progression"))
     options["progressive"] = progressive
     options["optimize"] = progressive or not huffman_is_standard(data)
@@ -163,6 +167,11 @@ def _in_mode(picture: Image.Image, storage: Storage) -> Image.Image:
 
 
 def _save(picture: Image.Image, fmt: str, options: dict[str, Any]) -> bytes:
+    if fmt == "JPEG":
+        try:
+            return encode_jpeg(picture, **options)
+        except (JpegWriteError, ValueError) as exc:
+            raise StorageError(f"cannot write JPEG like the real: {exc}") from exc
     buffer = io.BytesIO()
     try:
         picture.save(buffer, fmt, **options)

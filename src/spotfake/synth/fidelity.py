@@ -15,7 +15,6 @@ Per-image figures are combined as the mean (PSNR) and the geometric mean (ratios
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from PIL import Image
 
 from spotfake.errors import SpotfakeError
 from spotfake.features.spectrum import azimuthal_average, to_gray
+from spotfake.io.jpeg import encode_jpeg
 from spotfake.records import ImageRecord
 from spotfake.synth.encode import Storage
 
@@ -36,7 +36,7 @@ Reconstruct = Callable[[np.ndarray], np.ndarray]  # HxWx3 uint8 -> the same size
 PSNR_CAP = 100.0
 HF_BAND = 0.5  # the band starts at this fraction of the shorter side's Nyquist frequency
 GOALS = {"bpp_ratio": (0.95, 1.05), "hf_ratio": (0.9, 1.1)}
-_FALLBACK_JPEG: dict[str, Any] = {"quality": 90, "subsampling": 2}
+_FALLBACK_JPEG: dict[str, Any] = {"quality": 90, "subsampling": "4:2:0"}
 
 
 @dataclass
@@ -80,13 +80,11 @@ def jpeg_bytes(pixels: np.ndarray, storage: Storage | None) -> int:
     options = _FALLBACK_JPEG
     gray = False
     if storage is not None and storage.format == "JPEG":
-        keys = ("qtables", "subsampling")
+        keys = ("tables", "subsampling")
         options = {k: v for k, v in storage.options.items() if k in keys}
         gray = storage.mode in ("L", "1")
     picture = Image.fromarray(pixels)
-    buffer = io.BytesIO()
-    (picture.convert("L") if gray else picture).save(buffer, "JPEG", **options)
-    return len(buffer.getvalue())
+    return len(encode_jpeg(picture.convert("L") if gray else picture, **options))
 
 
 def band_power(pixels: np.ndarray) -> np.ndarray:
