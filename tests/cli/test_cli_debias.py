@@ -114,5 +114,5 @@ def test_refuses_unsafe_outputs(capsys: Capture, dataset: Path, tmp_path: Path) 
 def test_help_names_the_defaults(capsys: Capture) -> None:
     assert main(["debias", "--help"]) == 0
     text = _plain(capsys.readouterr().out)
-    for default in ("default: mode", "default: 0.3", "default: match-bpp", "default: 10"):
+    for default in ("default: tables", "default: 0.3", "default: match-bpp", "default: 10"):
         assert default in text

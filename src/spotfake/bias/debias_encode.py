@@ -1,5 +1,6 @@
 """One de-biased file: decode the source (a file or a zip member), convert to RGB, resize and
-crop per its job, and encode it as JPEG with the job's tables or quality and subsampling."""
+crop per its job, and encode it as JPEG (``io.jpeg.encode_jpeg``) with the job's exact tables
+(a matched real's, or the source's own) or its quality, and its subsampling."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from spotfake.data.layouts import is_zip_location
 from spotfake.data.members import Archives, read_member
 from spotfake.errors import ImageReadError
 from spotfake.io.convert import DECODE_ERRORS, center_crop, image_to_rgb
+from spotfake.io.jpeg import JpegWriteError, Tables, encode_jpeg, parse_tables, tables_of
 from spotfake.io.probe import open_image, probe_bytes
 from spotfake.io.read import DEFAULT_MAX_PIXELS, check_pixel_count
 from spotfake.records import GENERATED, REAL
 
-# What reading a source can raise: the file is then dropped with the message as its reason.
+# What reading a source (or writing its copy) can raise: the file is then dropped with the
+# message as its reason.
 READ_ERRORS: tuple[type[Exception], ...] = (
     ImageReadError,
+    JpegWriteError,
     KeyError,
     OSError,
     zipfile.BadZipFile,
@@ -41,19 +45,23 @@ def encode_job(job: Job, archives: Archives | None = None) -> tuple[bytes, list[
         except DECODE_ERRORS as exc:
             raise ImageReadError(f"truncated or corrupt image data: {exc}") from exc
         notes = _notes(job, image)
-        tables = _kept_tables(image) if job.quality is None else None
+        tables = _tables(job, image)
         block = _mcu(image) if not job.resize else (1, 1)
         pixels = image_to_rgb(image)
     if job.resize:
         pixels = np.asarray(_resized(Image.fromarray(pixels), job.crop))
     picture = Image.fromarray(_cropped(pixels, job.crop, block))
-    buffer = io.BytesIO()
     if tables is not None:
-        picture.save(buffer, "JPEG", qtables=tables, subsampling=job.subsampling)
-    else:
-        quality = job.quality or job.record.jpeg_quality or 95
-        picture.save(buffer, "JPEG", quality=quality, subsampling=job.subsampling)
-    return buffer.getvalue(), notes
+        return encode_jpeg(picture, tables=tables, subsampling=job.subsampling), notes
+    quality = job.quality or job.record.jpeg_quality or 95
+    return encode_jpeg(picture, quality=quality, subsampling=job.subsampling), notes
+
+
+def _tables(job: Job, image: Image.Image) -> Tables | None:
+    """The exact tables a job writes: the matched real's, the source's own, or None (quality)."""
+    if job.tables is not None:
+        return parse_tables(job.tables)
+    return _kept_tables(image) if job.quality is None else None
 
 
 @contextmanager
@@ -83,15 +91,24 @@ def _notes(job: Job, image: Image.Image) -> list[str]:
         own = "reals re-encoded with their own quantisation tables"
         other = "reals encoded at the target quality (not a colour JPEG, or --recompress-reals)"
         notes.append(own if job.quality is None else other)
+    elif job.tables is not None:
+        notes.append("fakes encoded with the exact tables and subsampling of a matched real")
+    layout = job.record.chroma_subsampling
+    if job.record.label == REAL and job.quality is None and layout != job.subsampling:
+        notes.append(
+            f"reals with {layout} subsampling written {job.subsampling} with their own tables "
+            f"(Pillow cannot write {layout}); fakes matched to them alike"
+        )
     return notes
 
 
-def _kept_tables(image: Image.Image) -> list[list[int]] | None:
+def _kept_tables(image: Image.Image) -> Tables | None:
     """A JPEG's own quantisation tables, when it has the luma and chroma ones to reuse."""
-    tables = getattr(image, "quantization", None) if isinstance(image, JpegImageFile) else None
-    if not tables or len(tables) < 2 or image.mode != "RGB":
+    quantization = image.quantization if isinstance(image, JpegImageFile) else None
+    tables = tables_of(quantization)
+    if tables is None or len(tables) < 2 or image.mode != "RGB":
         return None
-    return [list(tables[k]) for k in sorted(tables)]
+    return tables
 
 
 def _mcu(image: Image.Image) -> tuple[int, int]:

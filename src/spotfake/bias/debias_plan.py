@@ -10,8 +10,14 @@ those cues without decoding a pixel:
    whose window it fits (the one shortest of reals), so no real is written twice;
 3. classes are balanced per generator, category and split (seeded subsampling), and every image
    is centre-cropped to one square size per generator (the largest all can give, a multiple of 16);
-4. each file gets a JPEG quality and chroma subsampling: fakes the reals' most common, or each
-   that of a distinct real ("sample"); reals keep their own tables unless asked otherwise;
+4. each file gets its JPEG encoding. Reals keep their own quantisation tables unless asked
+   otherwise. Fakes, by default ("tables"), take the exact tables and chroma subsampling of a
+   distinct kept real of their stratum (drawn without replacement while reals last), so no table
+   separates the classes: camera and agency tables only round to an IJG quality, and a fake
+   re-encoded at that quality with IJG tables still differs in its quantisation grid. The older
+   modes remain: the reals' most common quality ("mode"), each fake the quality of a distinct
+   real ("sample"), or a fixed quality. Pillow cannot write 4:4:0 (or 4:1:1): files with such
+   a layout are written 4:2:0 with their tables, reals and the fakes matched to them alike;
 5. after encoding, ``match_bytes_per_pixel`` evens out the compressed size per pixel.
 """
 
@@ -22,17 +28,21 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
+from spotfake.io.jpeg import WRITABLE_SUBSAMPLING, writable_subsampling
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 Stratum = tuple[str | None, str | None, str | None]  # generator, category, split
 Cell = tuple[int, str]  # JPEG quality, chroma subsampling
-FakeQuality = int | Literal["mode", "sample"]
+# A real's encoding as a fake can copy it: quality, subsampling, exact tables (None: IJG's).
+TableCell = tuple[int, str, str | None]
+FakeQuality = int | Literal["tables", "mode", "sample"]
+FAKE_QUALITY_MODES = ("tables", "mode", "sample")
 
-WRITABLE_SUBSAMPLING = ("4:4:4", "4:2:2", "4:2:0")  # what Pillow can write
+_C = TypeVar("_C", Cell, TableCell)
 FALLBACK_QUALITY = 96  # when no real is a JPEG: the quality of most ImageNet (GenImage) reals
 FALLBACK_SUBSAMPLING = "4:2:0"  # libjpeg's default
 CROP_MULTIPLE = 16  # crops are whole 4:2:0 MCUs, so kept tables re-encode near-losslessly
@@ -52,7 +62,7 @@ BPP = "bytes-per-pixel matching"
 class DebiasOptions:
     """How to de-bias; the defaults and their reasons are in `spotfake debias --help`."""
 
-    fake_quality: FakeQuality = "mode"
+    fake_quality: FakeQuality = "tables"
     recompress_reals: bool = False
     size_window: float | None = 0.3
     crop: int | None = None
@@ -64,8 +74,10 @@ class DebiasOptions:
     def __post_init__(self) -> None:
         """Refuse values no plan can follow, with a message naming the option."""
         q = self.fake_quality
-        if isinstance(q, str) and q not in ("mode", "sample"):
-            raise ValueError(f"fake quality must be 1..100, 'mode' or 'sample', got {q!r}")
+        if isinstance(q, str) and q not in FAKE_QUALITY_MODES:
+            raise ValueError(
+                f"fake quality must be 1..100, 'tables', 'mode' or 'sample', got {q!r}"
+            )
         if isinstance(q, int) and not 1 <= q <= 100:
             raise ValueError(f"fake quality must be in 1..100, got {q}")
         if self.size_window is not None and not 0 <= self.size_window < 1:
@@ -97,10 +109,11 @@ class Job:
     record: ImageRecord
     generator: str | None  # the generator it is written under (a shared real is given one)
     crop: int
-    quality: int | None  # None: keep the source's own quantisation tables and subsampling
+    quality: int | None  # None: exact tables (``tables``, else the source's own)
     subsampling: str
     resize: bool = False
     name: str = ""  # path inside the output folder, '/'-separated
+    tables: str | None = None  # exact tables to write (io.jpeg.format_tables): a matched real's
 
     @property
     def stratum(self) -> Stratum:
@@ -334,12 +347,14 @@ def _group_plan(
 
 
 def keeps_tables(record: ImageRecord) -> bool:
-    """True for a colour JPEG whose own tables and subsampling Pillow can write again."""
+    """True for a colour JPEG whose own tables Pillow can write again (a layout it cannot write,
+    such as 4:4:0, is written 4:2:0: see ``writable_subsampling``)."""
     return (
         record.format == "JPEG"
         and record.mode == "RGB"
         and record.jpeg_quality is not None
-        and record.chroma_subsampling in WRITABLE_SUBSAMPLING
+        and record.chroma_subsampling is not None
+        and record.chroma_subsampling != "4:0:0"
     )
 
 
@@ -347,6 +362,7 @@ def _jobs(members: list[ImageRecord], group: GroupPlan, options: DebiasOptions) 
     """Jobs of one subset: reals keep their tables (or not), fakes get the target cells."""
     target: Cell = (group.quality, group.subsampling)
     sample = options.fake_quality == "sample"
+    copy_tables = options.fake_quality == "tables" and not options.recompress_reals
     strata: dict[Stratum, list[ImageRecord]] = defaultdict(list)
     for record in members:
         strata[(group.generator, record.category, record.split)].append(record)
@@ -362,21 +378,35 @@ def _jobs(members: list[ImageRecord], group: GroupPlan, options: DebiasOptions) 
             else:
                 quality, subsampling = (None, own[1]) if keeps_tables(record) else target
             jobs.append(_job(record, group, quality, subsampling, options))
-        cells = (
+        if copy_tables:
+            cells = _drawn([_table_cell(r, target) for r in reals], len(fakes), options.seed, key)
+            for record, (q, s, tables) in zip(fakes, cells, strict=True):
+                jobs.append(_job(record, group, None if tables else q, s, options, tables))
+            continue
+        drawn = (
             _drawn(real_cells, len(fakes), options.seed, key) if sample else [target] * len(fakes)
         )
-        jobs.extend(_job(r, group, q, s, options) for r, (q, s) in zip(fakes, cells, strict=True))
+        jobs.extend(_job(r, group, q, s, options) for r, (q, s) in zip(fakes, drawn, strict=True))
     return jobs
 
 
 def _real_cell(record: ImageRecord, target: Cell) -> Cell:
     """The quality and subsampling a real keeps: its own when they can be written, else target."""
     if keeps_tables(record):
-        return (int(record.jpeg_quality or 0), str(record.chroma_subsampling))
+        return (int(record.jpeg_quality or 0), writable_subsampling(record.chroma_subsampling))
     return target
 
 
-def _drawn(cells: list[Cell], n: int, seed: int, key: Stratum) -> list[Cell]:
+def _table_cell(record: ImageRecord, target: Cell) -> TableCell:
+    """What a fake matched to this real is written with: the real's exact tables and layout
+    when it keeps them (and its record carries them), else the target quality's IJG tables."""
+    if keeps_tables(record) and record.jpeg_tables:
+        quality, subsampling = _real_cell(record, target)
+        return (quality, subsampling, record.jpeg_tables)
+    return (*target, None)
+
+
+def _drawn(cells: list[_C], n: int, seed: int, key: Stratum) -> list[_C]:
     """n cells drawn from the reals' cells, without replacement while they last."""
     if not cells:
         return []
@@ -385,10 +415,15 @@ def _drawn(cells: list[Cell], n: int, seed: int, key: Stratum) -> list[Cell]:
 
 
 def _job(
-    record: ImageRecord, group: GroupPlan, quality: int | None, subsampling: str, o: DebiasOptions
+    record: ImageRecord,
+    group: GroupPlan,
+    quality: int | None,
+    subsampling: str,
+    o: DebiasOptions,
+    tables: str | None = None,
 ) -> Job:
     resize = o.resize and _side(record) != group.crop
-    return Job(record, group.generator, group.crop, quality, subsampling, resize)
+    return Job(record, group.generator, group.crop, quality, subsampling, resize, tables=tables)
 
 
 def choose(count: int, n: int, rng: np.random.Generator) -> list[int]:

@@ -89,7 +89,7 @@ def _group(group: GroupPlan, fake_quality: object) -> dict[str, Any]:
         "fake_side": group.fake_side,
         "size_window": None if group.window is None else [round(v, 1) for v in group.window],
         "crop": group.crop,
-        "fake_quality": "sample" if fake_quality == "sample" else group.quality,
+        "fake_quality": fake_quality if fake_quality in ("sample", "tables") else group.quality,
         "reals_most_common_quality": group.quality,
         "subsampling": group.subsampling,
         "shared_reals": group.shared_reals,
@@ -173,6 +173,8 @@ def _kept(cell: dict[str, Any] | None) -> str:
 
 
 def _jpeg(result: DebiasResult, group: GroupPlan) -> str:
+    if result.plan.options.fake_quality == "tables" and not result.plan.options.recompress_reals:
+        return f"tables of matched reals (mostly q{group.quality} {group.subsampling})"
     if result.plan.options.fake_quality == "sample":
         return f"as reals (mostly q{group.quality} {group.subsampling})"
     return f"q{group.quality} {group.subsampling}"

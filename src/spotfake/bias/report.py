@@ -55,7 +55,43 @@ def _tables(result: Audit) -> list[tuple[str, list[str], list[list[str]]]]:
         header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "verdict"]
         tables.append(("Per generator", header, generators))
     tables.append(("Storage per class and generator", _STORAGE_HEADER, _storage_rows(result)))
+    if result.table_identity is not None:
+        tables.append(("JPEG tables per class", _TABLES_HEADER, _table_rows(result)))
+    if result.file_metadata is not None:
+        header = ["property", "verdict", "AUC alone", "drop without it", "numbers"]
+        rows = [
+            [c.name, c.verdict, _auc(c.auc), f"{c.drop:+.3f}", c.detail]
+            for c in result.file_metadata.properties
+        ]
+        tables.append(("File metadata (never seen by a pixel detector)", header, rows))
     return tables
+
+
+_TABLES_HEADER = [
+    "class", "JPEGs", "distinct tables", "IJG tables", "tables the other class also has",
+    "most common tables",
+]  # fmt: skip
+
+
+def _table_rows(result: Audit) -> list[list[str]]:
+    """One row per class: which exact quantisation tables its JPEGs carry."""
+    identity = result.table_identity
+    assert identity is not None
+    return [
+        [
+            name,
+            str(identity.jpegs[name]),
+            str(len(identity.tables[name])),
+            _share(identity.standard[name]),
+            _share(identity.shared[name]),
+            top_shares(identity.tables[name]) or "-",
+        ]
+        for name in ("real", "generated")
+    ]
+
+
+def _share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0%}"
 
 
 _STORAGE_HEADER = [
@@ -103,11 +139,32 @@ def _intro(result: Audit) -> list[str]:
         f"{result.rows_used} used by the classifiers).",
         f"Metadata-only shortcut: AUC {_auc(result.shortcut_auc)} "
         f"(± {result.shortcut_auc_fold_std:.3f} over folds), verdict **{result.verdict}**.",
-        "A boosted-tree classifier that sees only format, JPEG quality, chroma subsampling, "
-        "width, height, aspect, bytes per pixel and colour mode is cross-validated; its AUC is "
-        "what a detector could reach without looking at a single pixel. "
-        f"Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above.",
+        "A boosted-tree classifier that sees only format, JPEG quality, the JPEG quantisation "
+        "tables' values, chroma subsampling, width, height, aspect, bytes per pixel and colour "
+        "mode is cross-validated; its AUC is what a detector could reach without looking at a "
+        f"single pixel. Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above.",
+        *_extra_intro(result),
     ]
+
+
+def _extra_intro(result: Audit) -> list[str]:
+    """Sentences on table identity and file metadata, when the audit has them."""
+    lines = []
+    if result.table_identity is not None:
+        t = result.table_identity
+        lines.append(
+            f"JPEG tables alone (table identity): AUC {_auc(t.values_auc)}, verdict "
+            f"**{t.verdict}**. Two encoders at the same estimated quality can write different "
+            "tables; a CNN sees the difference in the quantisation grid."
+        )
+    if result.file_metadata is not None:
+        m = result.file_metadata
+        lines.append(
+            f"File metadata (EXIF, camera, XMP, ICC, PNG text, progressive): AUC "
+            f"{_auc(m.shortcut_auc)}, verdict **{m.verdict}**. A pixel detector never sees it; "
+            "metadata-aware tools do, and it tells how each class was made."
+        )
+    return lines
 
 
 def _sections(result: Audit) -> list[Section]:

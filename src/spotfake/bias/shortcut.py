@@ -1,10 +1,14 @@
 """The shortcut baseline: how well metadata alone (no pixel) separates real from generated.
 
 A gradient-boosted tree classifier sees only what a file's headers say (format, JPEG quality,
-chroma subsampling, width, height, aspect, bytes per pixel, colour mode) and is cross-validated:
+the JPEG quantisation tables' values, chroma subsampling, width, height, aspect, bytes per pixel,
+colour mode) and is cross-validated:
 its out-of-fold AUC is what a detector could reach without looking at the image. Trees are used
 because the shortcuts are thresholds and exact values ("512x512 means fake", "quality 96 means
 real") that a linear model would miss.
+
+The tables' values are their own group: two encoders "at q85" with different tables look alike
+to the quality number and apart to the tables (and to a CNN, which sees the quantisation grid).
 """
 
 from __future__ import annotations
@@ -15,13 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from spotfake.io.jpeg import IJG_CHROMA_TABLE, ijg_table, parse_tables
 from spotfake.records import ImageRecord
 
 # Confound groups: each is one storage property a detector could learn instead of generation.
 GROUPS: tuple[str, ...] = (
-    "format", "jpeg_quality", "chroma_subsampling", "size", "aspect", "bytes_per_pixel", "mode",
+    "format", "jpeg_quality", "jpeg_tables", "chroma_subsampling", "size", "aspect",
+    "bytes_per_pixel", "mode",
 )  # fmt: skip
 _NOT_JPEG = -1.0
+TABLE_COLUMNS: tuple[str, ...] = tuple(
+    f"{kind}[{i}]" for kind in ("luma", "chroma") for i in range(64)
+)
 
 
 @dataclass
@@ -52,6 +61,12 @@ def feature_matrix(records: Sequence[ImageRecord]) -> FeatureMatrix:
     height = [float(r.height or 0) for r in records]
     aspect = [w / h if h else 0.0 for w, h in zip(width, height, strict=True)]
     bpp = [np.log(r.bytes_per_pixel) if r.bytes_per_pixel else 0.0 for r in records]
+    tables = table_values(records)
+    columns += [(name, "jpeg_tables", list(tables[:, i])) for i, name in enumerate(TABLE_COLUMNS)]
+    columns += [
+        ("tables_standard", "jpeg_tables", [_flag(r.jpeg_tables_standard) for r in records]),
+        ("tables_ijg_distance", "jpeg_tables", [_ijg_distance(r) for r in records]),
+    ]
     columns += [
         ("jpeg_quality", "jpeg_quality", quality),
         ("width", "size", width),
@@ -64,6 +79,34 @@ def feature_matrix(records: Sequence[ImageRecord]) -> FeatureMatrix:
     names = [str(c[0]) for c in columns]
     groups = [str(c[1]) for c in columns]
     return FeatureMatrix(matrix, names, groups, labels)
+
+
+def _flag(value: bool | None) -> float:
+    return _NOT_JPEG if value is None else float(value)
+
+
+def _ijg_distance(record: ImageRecord) -> float:
+    """Sum of |differences| between a file's tables and IJG's at its estimated quality: 0 for
+    IJG tables, small for tables that round to a quality. One column a tree splits on at once,
+    where the raw values may differ from IJG's in a different entry for each encoder."""
+    if not record.jpeg_tables or record.jpeg_quality is None:
+        return _NOT_JPEG
+    tables = parse_tables(record.jpeg_tables)
+    luma = ijg_table(record.jpeg_quality)
+    chroma = ijg_table(record.jpeg_quality, IJG_CHROMA_TABLE)
+    references = (luma, *([chroma] * (len(tables) - 1)))
+    pairs = zip(tables, references, strict=True)
+    return float(sum(np.abs(np.subtract(t, r)).sum() for t, r in pairs))
+
+
+def table_values(records: Sequence[ImageRecord]) -> np.ndarray:
+    """(n, 128) luminance then chrominance table values; -1 where a file has no such table."""
+    values = np.full((len(records), len(TABLE_COLUMNS)), _NOT_JPEG)
+    for row, record in enumerate(records):
+        if record.jpeg_tables:
+            tables = parse_tables(record.jpeg_tables)[:2]
+            values[row, : 64 * len(tables)] = np.concatenate(tables)
+    return values
 
 
 @dataclass

@@ -139,11 +139,31 @@ def print_summary(result: Audit, stream: IO[str]) -> None:
     )
     for item in result.confounds:
         write(f"  {item.name:<19} {item.verdict:<6} AUC {_fmt(item.auc)}  {item.detail}\n")
+    if result.table_identity is not None:
+        t = result.table_identity
+        write(
+            f"JPEG tables: {len(t.tables['real'])} distinct among reals, "
+            f"{len(t.tables['generated'])} among fakes; shared with the other class: "
+            f"real {_pct(t.shared['real'])}, generated {_pct(t.shared['generated'])}; "
+            f"table values alone AUC {_fmt(t.values_auc)} {t.verdict}\n"
+        )
+    if result.file_metadata is not None:
+        m = result.file_metadata
+        write(
+            f"file metadata (not seen by pixel detectors): AUC {_fmt(m.shortcut_auc)} -> "
+            f"{m.verdict.upper()}\n"
+        )
+        for item in m.properties[:3]:
+            write(f"  {item.name:<19} {item.verdict:<6} AUC {_fmt(item.auc)}  {item.detail}\n")
     for gen in result.per_generator:
         write(
             f"  generator {gen.generator}: AUC {_fmt(gen.shortcut_auc)} {gen.verdict}"
             f" ({gen.n_fake} fakes vs {gen.n_real} {gen.reals} reals)\n"
         )
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0%}"
 
 
 def _fmt(value: float) -> str:

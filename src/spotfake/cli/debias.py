@@ -6,7 +6,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import typer
 
@@ -24,16 +24,14 @@ class ManifestFormat(StrEnum):
     parquet = "parquet"
 
 
-def _fake_quality(value: str) -> int | Literal["mode", "sample"]:
-    """'mode', 'sample' or a quality 1..100."""
+def _fake_quality(value: str) -> int | Literal["tables", "mode", "sample"]:
+    """'tables', 'mode', 'sample' or a quality 1..100."""
     text = value.strip().lower()
-    if text == "mode":
-        return "mode"
-    if text == "sample":
-        return "sample"
+    if text in ("tables", "mode", "sample"):
+        return cast(Literal["tables", "mode", "sample"], text)
     if text.isdigit() and 1 <= int(text) <= 100:
         return int(text)
-    raise typer.BadParameter(f"{value!r} is not 'mode', 'sample' or a quality in 1..100")
+    raise typer.BadParameter(f"{value!r} is not 'tables', 'mode', 'sample' or a quality in 1..100")
 
 
 def _size_window(value: str) -> float | None:
@@ -67,12 +65,13 @@ OutputOpt = Annotated[
 FakeQualityOpt = Annotated[
     str,
     typer.Option(
-        metavar="mode|sample|N",
-        help="JPEG quality of the fakes (those that are JPEG already are re-encoded too). "
-        "mode (the paper's recipe): the reals' most common quality and subsampling, per "
-        "generator; sample: each fake takes the quality and subsampling of a distinct kept "
-        "real, so both classes share one quality histogram and fewer reals are dropped by the "
-        "bytes-per-pixel matching; N: fixed.",
+        metavar="tables|mode|sample|N",
+        help="How the fakes are encoded (those that are JPEG already are re-encoded too). "
+        "tables (default): each fake takes the exact quantisation tables and subsampling of a "
+        "distinct kept real, so neither the quality nor the tables separate the classes "
+        "(camera and agency tables only round to a quality); mode (the paper's recipe): the "
+        "reals' most common quality with IJG tables, per generator; sample: each fake the "
+        "quality of a distinct kept real, IJG tables; N: fixed quality.",
     ),
 ]
 RecompressOpt = Annotated[
@@ -141,7 +140,7 @@ QuietOpt = Annotated[
 def debias(
     dataset: DatasetArg,
     output: OutputOpt,
-    fake_quality: FakeQualityOpt = "mode",
+    fake_quality: FakeQualityOpt = "tables",
     recompress_reals: RecompressOpt = False,
     size_window: WindowOpt = "0.3",
     crop: CropOpt = None,
