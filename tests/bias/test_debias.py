@@ -326,7 +326,7 @@ def test_output_folder_is_checked(genimage: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("generator", "category", "split"),
     [(None, None, None), ("g", None, None), ("g", None, "train"), (None, "cat", "val"),
-     ("g", "cat", "test"), ("g", "a/b", "val")],
+     ("g", "cat", "test"), ("g", "a/b", "val"), (None, "cat", "test")],
 )  # fmt: skip
 def test_output_folders_read_back(
     tmp_path: Path, generator: str | None, category: str | None, split: str | None
@@ -335,7 +335,7 @@ def test_output_folders_read_back(
         folder = tmp_path.joinpath(*output_folders(generator, category, split, fake))
         folder.mkdir(parents=True)
         (folder / "x.jpg").write_bytes(b"")
-    entries = discover(tmp_path)
+    entries = discover(tmp_path, name_from_folder=False)  # OUT's name is the user's
     assert sorted(e.label for e in entries) == [0, 1]
     assert {(e.generator, e.category, e.split) for e in entries} == {(generator, category, split)}
 
