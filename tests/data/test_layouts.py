@@ -130,3 +130,76 @@ def test_zip_locations_split_at_the_first_zip_suffix() -> None:
         assert not is_zip_location(plain)
         with pytest.raises(ValueError, match="not an archive"):
             split_zip_location(plain)
+
+
+# -- one-generator folders: the folder given is read like one more folder above its files ------
+
+
+def test_cnndetection_test_set_of_one_generator(tmp_path: Path) -> None:
+    """test/<generator>/{0_real,1_fake} names a generator even with no class folders anywhere."""
+    _touch(tmp_path, "test/progan/0_real/a.png", "test/progan/1_fake/b.png")
+    assert _rows(discover(tmp_path)) == {
+        ("a.png", 0, "progan", "test", None),
+        ("b.png", 1, "progan", "test", None),
+    }
+
+
+def test_a_test_folder_given_directly_names_generators(tmp_path: Path) -> None:
+    _touch(tmp_path, "test/biggan/0_real/a.png", "test/deepfake/1_fake/b.png")
+    assert _rows(discover(tmp_path / "test")) == {
+        ("a.png", 0, "biggan", "test", None),
+        ("b.png", 1, "deepfake", "test", None),
+    }
+
+
+@pytest.mark.parametrize("folder", ["test/progan", "progan"])
+def test_a_one_generator_folder_given_directly_is_the_generator(
+    tmp_path: Path, folder: str
+) -> None:
+    _touch(tmp_path, f"{folder}/0_real/a.png", f"{folder}/1_fake/b.png")
+    assert _rows(discover(tmp_path / folder)) == {
+        ("a.png", 0, "progan", None, None),
+        ("b.png", 1, "progan", None, None),
+    }
+    # --generator is the user's word and comes before the folder's name
+    assert {e.generator for e in discover(tmp_path / folder, generator="pro")} == {"pro"}
+
+
+def test_a_one_generator_folder_with_classes_or_splits(tmp_path: Path) -> None:
+    """CNNDetection's stylegan/<class>/{0_real,1_fake}; GenImage's <gen>/{train,val}/{ai,nature}."""
+    _touch(tmp_path, "stylegan/car/0_real/a.png", "stylegan/cat/1_fake/b.png")
+    assert _rows(discover(tmp_path / "stylegan")) == {
+        ("a.png", 0, "stylegan", None, "car"),
+        ("b.png", 1, "stylegan", None, "cat"),
+    }
+    _touch(tmp_path, "sdv4/train/ai/c.png", "sdv4/val/nature/d.JPEG")
+    assert _rows(discover(tmp_path / "sdv4")) == {
+        ("c.png", 1, "sdv4", "train", None),
+        ("d.JPEG", 0, "sdv4", "val", None),
+    }
+
+
+def test_split_folders_and_plain_real_fake_do_not_name_a_generator(tmp_path: Path) -> None:
+    """A folder named like a split gives the split; real/fake folders keep no generator."""
+    _touch(tmp_path, "val/0_real/a.png", "cifake/train/REAL/b.jpg", "cifake/train/FAKE/c.jpg")
+    assert _rows(discover(tmp_path / "val")) == {("a.png", 0, None, "val", None)}
+    assert _rows(discover(tmp_path / "cifake")) == {
+        ("b.jpg", 0, None, "train", None),
+        ("c.jpg", 1, None, "train", None),
+    }
+    assert {e.generator for e in discover(tmp_path / "val", name_from_folder=False)} == {None}
+
+
+def test_a_zip_prefix_is_read_like_a_folder_given_directly(tmp_path: Path) -> None:
+    archive = tmp_path / "cnndetection.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("progan/0_real/1.png", "progan/1_fake/2.png", "san/1_fake/3.png"):
+            zf.writestr(f"test/{name}", b"x")
+    progan = discover(f"{archive}!test/progan/")
+    assert [(e.location.split("!")[1], e.label, e.generator) for e in progan] == [
+        ("test/progan/0_real/1.png", 0, "progan"),
+        ("test/progan/1_fake/2.png", 1, "progan"),
+    ]
+    assert {(e.generator, e.split) for e in discover(archive)} == {
+        ("progan", "test"), ("san", "test"),
+    }  # fmt: skip

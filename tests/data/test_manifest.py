@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,14 @@ import pytest
 from PIL import Image
 
 from spotfake.data import manifest
-from spotfake.data.manifest import index, open_dataset, read_manifest, write_manifest
+from spotfake.data.manifest import (
+    index,
+    list_dataset,
+    open_dataset,
+    read_manifest,
+    write_manifest,
+)
+from spotfake.data.sampling import select
 
 
 def _image(size: tuple[int, int], seed: int = 0) -> Image.Image:
@@ -113,3 +121,88 @@ def test_read_manifest_rejects_a_listing(tmp_path: Path) -> None:
     listing.write_text("path,label\na.png,1\n")
     with pytest.raises(ValueError, match="not a manifest"):
         read_manifest(listing)
+
+
+# -- a folder that holds its own manifest ------------------------------------------------------
+
+
+@pytest.fixture
+def mislabelled(tmp_path: Path) -> Path:
+    """copy/real/{a,b}.png are fakes of "sd" and copy/fake/c.jpg is a real, as copy/manifest.csv
+    says (the folders would give the opposite labels); copy/fake/new.png is not listed."""
+    root = tmp_path / "copy"
+    (root / "real").mkdir(parents=True)
+    (root / "fake").mkdir()
+    _image((16, 16)).save(root / "real/a.png")
+    _image((24, 16), 1).save(root / "real/b.png")
+    _image((20, 20), 2).save(root / "fake/c.jpg", quality=90)
+    records = index(root)
+    assert [r.label for r in records] == [1, 0, 0]  # what the layout says
+    truth = {"a.png": (1, "sd"), "b.png": (1, "sd"), "c.jpg": (0, None)}
+    write_manifest(
+        [
+            replace(r, label=truth[Path(r.path).name][0], generator=truth[Path(r.path).name][1])
+            for r in records
+        ],
+        root / "manifest.csv",
+    )
+    _image((8, 8), 3).save(root / "fake/new.png")
+    return root
+
+
+def _labels(records: list) -> dict[str, tuple]:  # type: ignore[type-arg]
+    return {Path(r.path).name: (r.label, r.generator, r.error is None) for r in records}
+
+
+def test_a_folders_manifest_gives_the_labels(mislabelled: Path) -> None:
+    expected = {
+        "a.png": (1, "sd", True),
+        "b.png": (1, "sd", True),
+        "c.jpg": (0, None, True),
+        "new.png": (1, None, True),  # not listed: read by layout
+    }
+    assert _labels(open_dataset(mislabelled)) == expected
+    assert _labels(index(mislabelled)) == expected
+    picked = select(mislabelled, limit=10)
+    assert _labels([r for rs in picked.groups.values() for r in rs]) == expected
+    assert list_dataset(mislabelled).manifest == str(mislabelled / "manifest.csv")
+
+
+def test_a_folders_manifest_spares_probing_and_reports_missing_files(
+    mislabelled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (mislabelled / "real/b.png").unlink()
+    probed: list[str] = []
+    real_probe = manifest._probe_entry
+    monkeypatch.setattr(
+        manifest, "_probe_entry", lambda e: probed.append(Path(e.location).name) or real_probe(e)
+    )
+    records = _labels(open_dataset(mislabelled))
+    assert sorted(probed) == ["b.png", "new.png"]  # a.png and c.jpg are unchanged
+    assert records["b.png"] == (1, "sd", False)  # listed but gone: unreadable, still listed
+    dropped = list_dataset(mislabelled, drop_missing=True).entries
+    assert sorted(Path(e.location).name for e in dropped) == ["a.png", "c.jpg", "new.png"]
+
+
+def test_a_folders_listing_gives_the_labels(mislabelled: Path) -> None:
+    """spotfake attack writes manifest.csv as a path,label,generator,split,... listing."""
+    (mislabelled / "manifest.csv").write_text(
+        "path,label,generator,split,attack\nreal/a.png,1,pgd,train,pgd\nfake/c.jpg,0,clean,val,\n"
+    )
+    records = {
+        Path(r.path).name: (r.label, r.generator, r.split) for r in open_dataset(mislabelled)
+    }
+    assert records == {
+        "a.png": (1, "pgd", "train"),
+        "c.jpg": (0, "clean", "val"),
+        "b.png": (0, None, None),  # not listed: read by layout
+        "new.png": (1, None, None),
+    }
+
+
+def test_a_manifest_csv_that_is_not_ours_is_left_alone(mislabelled: Path) -> None:
+    (mislabelled / "manifest.csv").write_text("name,score\na.png,0.3\n")
+    assert list_dataset(mislabelled).manifest is None
+    assert {Path(r.path).name: r.label for r in open_dataset(mislabelled)} == {
+        "a.png": 0, "b.png": 0, "c.jpg": 1, "new.png": 1,
+    }  # fmt: skip

@@ -13,7 +13,8 @@ import pytest
 from synth_images import photo
 
 from spotfake.cli import main
-from spotfake.data.manifest import open_dataset, read_manifest
+from spotfake.data.layouts import discover
+from spotfake.data.manifest import read_manifest
 from spotfake.errors import RegistryError
 from spotfake.synth import zoo
 from spotfake.synth.counterparts import hf_energy
@@ -189,8 +190,8 @@ def test_make_writes_counterparts_stored_like_the_twins(
         assert twin.generator == f"{name}-counterpart" and fake.generator == name
         for field in ("format", "mode", "width", "height", "jpeg_quality", "chroma_subsampling"):
             assert getattr(twin, field) == getattr(real, field) == getattr(fake, field), field
-    layout = open_dataset(str(out))  # the folders say the same as the manifest
-    assert sorted(r.label or 0 for r in layout) == [0] * 16 + [1] * 8
+    layout = discover(out)  # the folders say the same as the manifest
+    assert sorted(e.label or 0 for e in layout) == [0] * 16 + [1] * 8
     summary = json.loads((out / "synth.json").read_text())
     assert summary["counterparts"] == 8 and summary["card"]["name"] == name
 

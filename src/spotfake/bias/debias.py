@@ -255,8 +255,12 @@ def _matching_key(job: Job, record: ImageRecord, options: DebiasOptions) -> Hash
 
 
 def _layout_mismatches(root: Path, records: list[ImageRecord]) -> list[str]:
-    """Written files the folder layout reads back differently (a generator named 'train', ...)."""
-    read = {e.location: (e.label, e.generator, e.category, e.split) for e in discover(root)}
+    """Written files the folder layout reads back differently (a generator named 'train', ...).
+
+    OUT's own name is not read as a generator: it is the user's name for the copy.
+    """
+    entries = discover(root, name_from_folder=False)
+    read = {e.location: (e.label, e.generator, e.category, e.split) for e in entries}
     return [
         r.path for r in records if read.get(r.path) != (r.label, r.generator, r.category, r.split)
     ]

@@ -10,11 +10,10 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.progress import progress_bar
+from spotfake.cli.datasets import open_records
 
 if TYPE_CHECKING:
     from spotfake.bias.audit import Audit
-    from spotfake.records import ImageRecord
 
 
 class FailOn(StrEnum):
@@ -30,7 +29,8 @@ DatasetArg = Annotated[
     typer.Argument(
         metavar="DATASET|MANIFEST",
         help="A manifest (.csv/.parquet from spotfake index), or a folder, zip or CSV listing "
-        "to index now.",
+        "to index now (a folder holding its own manifest.csv, as debias, synth make and attack "
+        "write, keeps that manifest's labels).",
         show_default=False,
     ),
 ]
@@ -87,7 +87,7 @@ def audit(
     """
     from spotfake.bias.audit import audit as run_audit
 
-    records = _records(dataset, workers, generator)
+    records = open_records(dataset, workers, generator)
     try:
         result = run_audit(records, folds=folds, seed=seed, max_rows=max_rows)
     except ValueError as exc:
@@ -105,24 +105,6 @@ def audit(
             typer.echo(f"report: {output / 'report.html'} (also report.md, audit.json)")
     failed = fail_on is not FailOn.never and _LEVEL[result.verdict] >= _LEVEL[fail_on.value]
     raise typer.Exit(3 if failed else 0)
-
-
-def _records(dataset: str, workers: int | None, generator: str | None) -> list[ImageRecord]:
-    """The dataset's records: read from a manifest or indexed now (with a bar on a terminal)."""
-    from spotfake.data.layouts import discover
-    from spotfake.data.manifest import open_dataset, probe_entries
-
-    if dataset.lower().endswith((".parquet", ".csv")) and Path(dataset).is_file():
-        try:
-            return open_dataset(dataset, workers=workers, generator=generator)
-        except (ValueError, KeyError) as exc:
-            raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
-    try:
-        entries = discover(dataset, generator=generator)
-    except (FileNotFoundError, ValueError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
-    with progress_bar(len(entries), sys.stderr, sys.stderr.isatty(), "index") as advance:
-        return probe_entries(entries, workers=workers, progress=advance)
 
 
 def print_summary(result: Audit, stream: IO[str]) -> None:

@@ -52,7 +52,8 @@ DatasetArg = Annotated[
     typer.Argument(
         metavar="DATASET|MANIFEST",
         help="A folder (GenImage, CNNDetection or real/fake layout), a zip archive, a CSV "
-        "listing path,label[,generator,split] or a manifest (.csv/.parquet). Never modified.",
+        "listing path,label[,generator,split] or a manifest (.csv/.parquet). Never modified. "
+        "A folder holding its own manifest.csv (an earlier copy) keeps that manifest's labels.",
         show_default=False,
     ),
 ]
@@ -162,7 +163,7 @@ def debias(
     from spotfake.bias.debias import check_output, write_debiased
     from spotfake.bias.debias_plan import DebiasOptions, plan_debias
     from spotfake.bias.debias_report import summary_text
-    from spotfake.data.manifest import open_dataset
+    from spotfake.cli.datasets import open_records
 
     started = time.perf_counter()
     try:
@@ -176,7 +177,7 @@ def debias(
             bpp_bins=bpp_bins,
             seed=seed,
         )
-        records = open_dataset(dataset, workers=workers)
+        records = open_records(dataset, workers, quiet=quiet)
         check_output(output, dataset, records, overwrite)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from exc

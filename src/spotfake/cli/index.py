@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.progress import progress_bar
+from spotfake.cli.datasets import DATASET_ERRORS, probe_with_bar
 
 if TYPE_CHECKING:
     from spotfake.records import ImageRecord
@@ -19,7 +18,8 @@ DatasetArg = Annotated[
     typer.Argument(
         metavar="DATASET",
         help="Folder (GenImage, CNNDetection, real/ + fake/ layouts), zip archive "
-        "(archive.zip or archive.zip!prefix/) or CSV listing path,label[,generator,split].",
+        "(archive.zip or archive.zip!prefix/) or CSV listing path,label[,generator,split]. "
+        "A folder holding its own manifest.csv keeps the labels it lists.",
         show_default=False,
     ),
 ]
@@ -62,29 +62,37 @@ def index(
     """Write a manifest of DATASET from file headers only (no pixel is decoded).
 
     If MANIFEST exists, only new or changed files are probed. Unreadable files stay in the
-    manifest with their error. Exit status: 0 all read; 1 some unreadable; 2 usage error.
+    manifest with their error. A folder holding its own manifest.csv keeps the labels it lists
+    (files it does not list are read by layout); when MANIFEST is that file, listed files that
+    are gone are left out. Exit status: 0 all read; 1 some unreadable; 2 usage error.
     """
-    from spotfake.data.layouts import discover
-    from spotfake.data.manifest import probe_entries, read_manifest, write_manifest
+    from spotfake.data.manifest import list_dataset, read_manifest, write_manifest
 
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise typer.BadParameter("the manifest must end in .csv or .parquet", param_hint="'-o'")
     try:
-        entries = discover(dataset, generator=generator)
-    except (FileNotFoundError, ValueError) as exc:
+        listing = list_dataset(dataset, generator, drop_missing=_rewrites_own(dataset, output))
+    except DATASET_ERRORS as exc:
         raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
     previous = None if fresh or not output.exists() else read_manifest(output)
+    known = [] if fresh else [*listing.known, *(previous or [])]
     start = time.perf_counter()
-    show = not quiet and sys.stderr.isatty()
-    with progress_bar(len(entries), sys.stderr, enabled=show, label="index") as advance:
-        records = probe_entries(entries, previous, workers, progress=advance)
+    records = probe_with_bar(listing.entries, known, workers, quiet=quiet)
     seconds = time.perf_counter() - start
     write_manifest(records, output)
     failed = [r for r in records if r.error is not None]
     if not quiet:
-        reused = _reused(records, previous)
+        reused = _reused(records, known)
         _summary(len(records), reused, failed, seconds, output)
     raise typer.Exit(1 if failed else 0)
+
+
+def _rewrites_own(dataset: str, output: Path) -> bool:
+    """Whether MANIFEST is the manifest DATASET holds (a refresh of it)."""
+    from spotfake.data.manifest import folder_manifest
+
+    own = folder_manifest(dataset)
+    return own is not None and Path(own).resolve() == output.resolve()
 
 
 def _reused(records: list[ImageRecord], previous: list[ImageRecord] | None) -> int:

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from spotfake.cli.common import is_terminal
+from spotfake.cli.datasets import probe_with_bar
 from spotfake.cli.progress import Advance, progress_bar
 
 if TYPE_CHECKING:
+    from spotfake.data.layouts import Entry
     from spotfake.data.sampling import Selection
+    from spotfake.records import ImageRecord
 
 EXIT_OK = 0
 EXIT_NO_IMAGES = 1
@@ -24,7 +27,8 @@ DatasetArg = Annotated[
     str,
     typer.Argument(
         metavar="DATASET",
-        help="Folder (real/ + fake/, GenImage, CNNDetection), zip, CSV listing or manifest.",
+        help="Folder (real/ + fake/, GenImage, CNNDetection), zip, CSV listing or manifest "
+        "(a folder holding its own manifest.csv keeps that manifest's labels).",
         show_default=False,
     ),
 ]
@@ -87,7 +91,7 @@ def spectrum(
     from spotfake.bias.spectra_report import write_outputs
     from spotfake.errors import SpotfakeError
 
-    selection = _select(dataset, limit, seed, workers, generator)
+    selection = _select(dataset, limit, seed, workers, generator, quiet)
     total = sum(len(records) for records in selection.groups.values())
     show_bar = not quiet and total > 64 and is_terminal(sys.stderr)
     try:
@@ -109,12 +113,20 @@ def spectrum(
     raise typer.Exit(EXIT_OK)
 
 
-def _select(dataset: str, limit: int, seed: int, workers: int, generator: str | None) -> Selection:
-    """The sample of each group; a missing or unreadable dataset is a usage error (exit 2)."""
+def _select(
+    dataset: str, limit: int, seed: int, workers: int, generator: str | None, quiet: bool
+) -> Selection:
+    """The sample of each group, its headers read with a bar; a missing or unreadable dataset is
+    a usage error (exit 2)."""
     from spotfake.data.sampling import select
 
+    def probe(entries: list[Entry], known: list[ImageRecord]) -> list[ImageRecord]:
+        return probe_with_bar(entries, known, workers, quiet=quiet)
+
     try:
-        return select(dataset, limit=limit, seed=seed, workers=workers, generator=generator)
+        return select(
+            dataset, limit=limit, seed=seed, workers=workers, generator=generator, probe=probe
+        )
     except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
         raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
 

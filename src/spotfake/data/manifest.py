@@ -4,6 +4,14 @@ A manifest is what the audit, the de-biaser, training and evaluation read. ``ind
 from any layout (see ``layouts``) by probing every file's headers on all cores; given the
 previous manifest it probes only files that are new or changed (size or modification time).
 Paths are written relative to the manifest's folder, so a dataset and its manifest move together.
+
+A folder that holds its own ``manifest.csv`` (or ``manifest.parquet``), as the copies written by
+``spotfake debias``, ``synth make`` and ``attack`` do, is described by it (``list_dataset``):
+the files it lists keep its labels, generators, splits and categories, which are the truth (a
+layout can read a copy's folders otherwise); listed files that are gone are reported unreadable
+like any file; image files it does not list are read by layout. The manifest may be a spotfake
+manifest (its records are reused for unchanged files) or a ``path,label[,generator,split]``
+listing (attack's); a ``manifest.csv`` with neither header is not ours and is left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
@@ -25,6 +33,7 @@ from spotfake.data.layouts import (
     Entry,
     discover,
     is_zip_location,
+    read_listing,
     split_zip_location,
 )
 from spotfake.data.members import archive, close_archives, member_info, read_member
@@ -43,6 +52,17 @@ _LIST_SEPARATOR = ";"
 _CHUNK = 512
 # Below this many files probing in this process is faster than starting workers.
 _PARALLEL_MIN = 4_000
+# The files a folder's own manifest may be, in the order they are looked for.
+FOLDER_MANIFESTS = ("manifest.csv", "manifest.parquet")
+
+
+@dataclass
+class Listing:
+    """A dataset's files before probing, and records a manifest already holds for some of them."""
+
+    entries: list[Entry]
+    known: list[ImageRecord] = field(default_factory=list)  # reused for files left unchanged
+    manifest: str | None = None  # the folder's own manifest the labels came from, if any
 
 
 def index(
@@ -56,10 +76,63 @@ def index(
 
     previous: records of an earlier index; unchanged files reuse them instead of being probed.
     workers: processes to probe with (default: all cores). progress(n) is called as files finish.
-    Files that cannot be read are kept, with ``error`` saying why.
+    Files that cannot be read are kept, with ``error`` saying why. A folder's own manifest
+    labels the files it lists (see the module doc).
     """
-    entries = discover(dataset, generator=generator)
-    return probe_entries(entries, previous, workers, progress)
+    listing = list_dataset(dataset, generator=generator)
+    return probe_entries(listing.entries, [*listing.known, *(previous or [])], workers, progress)
+
+
+def list_dataset(
+    dataset: str | os.PathLike[str],
+    generator: str | None = None,
+    *,
+    drop_missing: bool = False,
+) -> Listing:
+    """The files of a dataset to probe: discovered by layout, labelled by the folder's manifest.
+
+    generator: the generator of files that have none. drop_missing: leave out files the
+    folder's manifest lists that no longer exist (when that manifest is being rebuilt) instead
+    of keeping them to be reported unreadable. Raises as ``layouts.discover`` does, and
+    ValueError for a folder manifest that cannot be read.
+    """
+    discovered = discover(dataset, generator=generator)
+    manifest = folder_manifest(dataset)
+    if manifest is None:
+        return Listing(discovered)
+    full = is_manifest_file(manifest)  # else a path,label listing
+    known = read_manifest(manifest) if full else []
+    listed = [_entry_of(r) for r in known] if full else read_listing(manifest)
+    if generator is not None:
+        listed = [e if e.generator else replace(e, generator=generator) for e in listed]
+    if drop_missing:
+        listed = [e for e in listed if _exists(e.location)]
+    seen = {os.path.normpath(e.location) for e in listed}
+    unlisted = [e for e in discovered if os.path.normpath(e.location) not in seen]
+    return Listing([*listed, *unlisted], known, manifest)
+
+
+def folder_manifest(dataset: str | os.PathLike[str]) -> str | None:
+    """The folder's own manifest.csv/.parquet (a manifest or a path,label listing), else None."""
+    folder = os.fspath(dataset)
+    if not os.path.isdir(folder):
+        return None
+    for name in FOLDER_MANIFESTS:
+        path = os.path.join(os.path.abspath(folder), name)
+        if os.path.isfile(path) and (is_manifest_file(path) or _is_listing_csv(path)):
+            return path
+    return None
+
+
+def _entry_of(record: ImageRecord) -> Entry:
+    """The entry a manifest's record describes: its location and the labels it gives."""
+    return Entry(record.path, record.label, record.generator, record.split, record.category)
+
+
+def _exists(location: str) -> bool:
+    """Whether a file (or a zip location's archive) is still there."""
+    path = split_zip_location(location)[0] if is_zip_location(location) else location
+    return os.path.exists(path)
 
 
 def probe_entries(
@@ -175,9 +248,15 @@ def _stamps(entries: list[Entry]) -> dict[str, tuple[int, float]]:
             continue
         stamps[entry.location] = (info.st_size, info.st_mtime)
     for path, members in by_archive.items():
-        zf = archive(path)
+        try:
+            zf = archive(path)
+        except (OSError, zipfile.BadZipFile):
+            continue  # gone or broken: its members are probed and reported
         for member in members:
-            zinfo = zf.getinfo(member)
+            try:
+                zinfo = zf.getinfo(member)
+            except KeyError:
+                continue
             stamps[f"{path}{ZIP_SEPARATOR}{member}"] = (zinfo.file_size, _zip_time(zinfo))
     return stamps
 
@@ -333,9 +412,13 @@ def open_dataset(
     generator: str | None = None,
     progress: Progress | None = None,
 ) -> list[ImageRecord]:
-    """Records of a manifest file, or of a dataset (folder, zip, CSV listing) indexed now."""
+    """Records of a manifest file, or of a dataset (folder, zip, CSV listing) indexed now.
+
+    A manifest file is read as written; a folder holding its own manifest is indexed with that
+    manifest's labels, its records reused for unchanged files (see the module doc).
+    """
     text = os.fspath(dataset)
-    if text.lower().endswith(".parquet") or _is_manifest_csv(text):
+    if is_manifest_file(text):
         records = read_manifest(text)
         if generator is not None:
             records = [r if r.generator else replace(r, generator=generator) for r in records]
@@ -343,10 +426,25 @@ def open_dataset(
     return index(text, workers=workers, generator=generator, progress=progress)
 
 
-def _is_manifest_csv(path: str) -> bool:
-    """True for a CSV whose header is a manifest's rather than a listing's."""
-    if not path.lower().endswith(".csv") or not os.path.isfile(path):
-        return False
-    with open(path, newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), [])
-    return is_manifest_header(header)
+def is_manifest_file(path: str | os.PathLike[str]) -> bool:
+    """A Parquet manifest, or a CSV whose header is a manifest's rather than a listing's."""
+    text = os.fspath(path)
+    if text.lower().endswith(".parquet"):
+        return True
+    return text.lower().endswith(".csv") and is_manifest_header(_csv_header(text))
+
+
+def _is_listing_csv(path: str) -> bool:
+    """A CSV with a listing's path and label columns (and not a manifest's)."""
+    return {"path", "label"} <= set(_csv_header(path))
+
+
+def _csv_header(path: str) -> list[str]:
+    """The first row of a CSV file; empty when it is not a readable file."""
+    if not os.path.isfile(path):
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []

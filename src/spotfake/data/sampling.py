@@ -3,22 +3,24 @@ so that the same seed draws the same files; what `spectrum` and `evaluate` measu
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
-from spotfake.data.layouts import Entry, discover
-from spotfake.data.manifest import is_manifest_header, open_dataset, probe_entries
+from spotfake.data.layouts import Entry
+from spotfake.data.manifest import is_manifest_file, list_dataset, open_dataset, probe_entries
 from spotfake.records import ImageRecord
 
 DEFAULT_LIMIT = 500
 
 GroupKey = tuple[int, str | None]
 Item = TypeVar("Item", ImageRecord, Entry)
+# Probes entries, reusing the known records of unchanged files (probe_entries, or one with a bar).
+Prober = Callable[[list[Entry], list[ImageRecord]], list[ImageRecord]]
 
 
 @dataclass
@@ -44,42 +46,35 @@ def select(
     seed: int = 0,
     workers: int | None = None,
     generator: str | None = None,
+    probe: Prober | None = None,
 ) -> Selection:
     """Up to ``limit`` labelled files per (label, generator) group, probed; same seed, same files.
 
-    A manifest is read as it is; any other dataset is listed first and only the sample is probed.
+    A manifest is read as it is; any other dataset is listed first (``list_dataset``: a folder's
+    own manifest labels its files) and only the sample is probed, by ``probe`` when given.
     """
     text = os.fspath(dataset)
     groups: dict[GroupKey, list[ImageRecord]]
-    if _is_manifest(text):
+    if is_manifest_file(text):
         records = open_dataset(text, generator=generator)
         groups = sample_groups(records, limit, seed)
         keys = [(r.label, r.generator) for r in records]
     else:
-        entries = discover(text, generator=generator)
-        groups = _probed(sample_groups(entries, limit, seed), workers)
-        keys = [(e.label, e.generator) for e in entries]
+        listing = list_dataset(text, generator=generator)
+        prober = probe or (lambda todo, known: probe_entries(todo, known, workers=workers))
+        groups = _probed(sample_groups(listing.entries, limit, seed), listing.known, prober)
+        keys = [(e.label, e.generator) for e in listing.entries]
     available = Counter((label, name) for label, name in keys if label is not None)
     unlabelled = len(keys) - available.total()
     return Selection(groups, dict(available), len(keys), unlabelled, limit, seed)
 
 
 def _probed(
-    sampled: dict[GroupKey, list[Entry]], workers: int | None
+    sampled: dict[GroupKey, list[Entry]], known: list[ImageRecord], probe: Prober
 ) -> dict[GroupKey, list[ImageRecord]]:
     """Records of the sampled entries, probed in one call so that large samples use all workers."""
-    records = iter(probe_entries([e for items in sampled.values() for e in items], workers=workers))
+    records = iter(probe([e for items in sampled.values() for e in items], known))
     return {key: [next(records) for _ in items] for key, items in sampled.items()}
-
-
-def _is_manifest(path: str) -> bool:
-    """A Parquet manifest, or a CSV whose header is a manifest's rather than a listing's."""
-    if path.lower().endswith(".parquet"):
-        return True
-    if not path.lower().endswith(".csv") or not os.path.isfile(path):
-        return False
-    with open(path, newline="", encoding="utf-8") as handle:
-        return is_manifest_header(next(csv.reader(handle), []))
 
 
 def sample_groups(items: list[Item], limit: int, seed: int) -> dict[GroupKey, list[Item]]:
