@@ -5,6 +5,14 @@ Verdicts come from cross-validated AUCs of the metadata-only classifier (``short
 below 0.6 none, below 0.75 weak, else strong. A confound's own AUC is the classifier's on that
 property alone (it suffices to tell the classes apart); its "drop" is how much the full
 classifier loses without it (it is needed, not replaced by another property).
+
+Every AUC comes with a 95% interval (``shortcut.auc_interval``: a bootstrap of the out-of-fold
+scores, widened for small classes). The verdict stays that of the point AUC, so scripts and
+``--fail-on`` see the same words; ``confident`` says whether the whole interval lies in the
+verdict's band (none: high end below 0.6; weak: 0.6 <= low end and high end below 0.75; strong:
+low end at least 0.75; never for n/a). A verdict that is not confident is written with its
+interval, "strong (uncertain: 95% CI 0.62-1.00, n=20)", so twenty images never read as a sure
+strong shortcut, and a "none" from a small set does not read as proof of absence.
 """
 
 from __future__ import annotations
@@ -16,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from spotfake.bias.shortcut import GROUPS, FeatureMatrix, feature_matrix, shortcut_auc, subsample
+from spotfake.bias.shortcut import (
+    GROUPS,
+    CrossValidatedAUC,
+    FeatureMatrix,
+    feature_matrix,
+    shortcut_auc,
+    subsample,
+)
 from spotfake.bias.stats import describe, group_stats
 from spotfake.records import GENERATED, REAL, ImageRecord
 
@@ -34,6 +49,32 @@ def verdict(auc: float) -> str:
     return "weak" if auc >= WEAK_AUC else "none"
 
 
+def is_confident(verdict_word: str, ci_low: float, ci_high: float) -> bool:
+    """True when the whole 95% interval lies in the verdict's band (see the module docstring)."""
+    if verdict_word == "n/a" or math.isnan(ci_low) or math.isnan(ci_high):
+        return False
+    if verdict_word == "strong":
+        return ci_low >= STRONG_AUC
+    if verdict_word == "weak":
+        return ci_low >= WEAK_AUC and ci_high < STRONG_AUC
+    return ci_high < WEAK_AUC
+
+
+def interval_text(ci_low: float, ci_high: float, confident: bool, n: int) -> str:
+    """ "95% CI 0.91-0.95", or "uncertain: 95% CI 0.62-1.00, n=20" when not confident."""
+    if math.isnan(ci_low) or math.isnan(ci_high):
+        return f"no interval, n={n}"
+    text = f"95% CI {ci_low:.2f}-{ci_high:.2f}"
+    return text if confident else f"uncertain: {text}, n={n}"
+
+
+def verdict_text(verdict_word: str, ci_low: float, ci_high: float, confident: bool, n: int) -> str:
+    """The verdict as people read it: "strong", or "strong (uncertain: 95% CI 0.62-1.00, n=20)"."""
+    if confident or verdict_word == "n/a":
+        return verdict_word
+    return f"{verdict_word} ({interval_text(ci_low, ci_high, confident, n)})"
+
+
 @dataclass
 class Confound:
     """One storage property: how well it alone separates the classes, and the numbers behind."""
@@ -43,6 +84,9 @@ class Confound:
     auc: float  # the metadata classifier on this property alone
     drop: float  # full classifier's AUC minus its AUC without this property
     detail: str
+    ci_low: float = float("nan")  # 95% interval of auc
+    ci_high: float = float("nan")
+    confident: bool = False  # the whole interval lies in the verdict's band
 
 
 @dataclass
@@ -55,6 +99,10 @@ class GeneratorAudit:
     shortcut_auc: float
     verdict: str
     reals: str  # "own" (the generator's subset has its reals) or "shared"
+    ci_low: float = float("nan")  # 95% interval of shortcut_auc
+    ci_high: float = float("nan")
+    confident: bool = False
+    rows_used: int = 0  # rows the classifier saw (a stratified sample of at most max_rows)
 
 
 @dataclass
@@ -70,6 +118,9 @@ class Audit:
     stats: dict[str, dict[str, Any]]  # class name -> storage statistics
     generator_stats: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     rows_used: int = 0
+    shortcut_auc_ci_low: float = float("nan")  # 95% interval of shortcut_auc
+    shortcut_auc_ci_high: float = float("nan")
+    confident: bool = False  # the whole interval lies in the verdict's band
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -112,6 +163,9 @@ def audit(
         stats=stats,
         generator_stats=generator_stats,
         rows_used=len(sample),
+        shortcut_auc_ci_low=overall.ci_low,
+        shortcut_auc_ci_high=overall.ci_high,
+        confident=is_confident(verdict(overall.auc), overall.ci_low, overall.ci_high),
     )
 
 
@@ -124,11 +178,15 @@ def _confound(
     seed: int,
 ) -> Confound:
     """One property's own AUC, the full classifier's loss without it, and its numbers."""
-    alone = shortcut_auc(matrix.only([name]), matrix.labels, folds, seed).auc
+    alone = shortcut_auc(matrix.only([name]), matrix.labels, folds, seed)
     others = [g for g in GROUPS if g != name]
-    without = shortcut_auc(matrix.only(others), matrix.labels, folds, seed).auc
+    without = shortcut_auc(matrix.only(others), matrix.labels, folds, seed, resamples=0).auc
     detail = describe(name, stats["real"], stats["generated"])
-    return Confound(name, verdict(alone), alone, full_auc - without, detail)
+    word = verdict(alone.auc)
+    confident = is_confident(word, alone.ci_low, alone.ci_high)
+    return Confound(
+        name, word, alone.auc, full_auc - without, detail, alone.ci_low, alone.ci_high, confident
+    )
 
 
 def _per_generator(
@@ -148,11 +206,20 @@ def _per_generator(
         picked = [subset[i] for i in subsample(len(subset), labels, max_rows, seed)]
         matrix = feature_matrix(picked)
         result = shortcut_auc(matrix.values, matrix.labels, folds, seed)
-        results.append(
-            GeneratorAudit(name, len(reals), len(fakes), result.auc, verdict(result.auc), kind)
-        )
+        results.append(generator_audit(name, len(reals), len(fakes), kind, result))
         all_stats[name] = {"real": group_stats(reals), "generated": group_stats(fakes)}
     return results, all_stats
+
+
+def generator_audit(
+    name: str, n_real: int, n_fake: int, reals: str, result: CrossValidatedAUC
+) -> GeneratorAudit:
+    """One generator's entry from its classifier's result, verdict and confidence included."""
+    word = verdict(result.auc)
+    return GeneratorAudit(
+        name, n_real, n_fake, result.auc, word, reals, result.ci_low, result.ci_high,
+        is_confident(word, result.ci_low, result.ci_high), result.n,
+    )  # fmt: skip
 
 
 def _finite(value: Any) -> Any:

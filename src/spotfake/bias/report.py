@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit
+from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit, GeneratorAudit, verdict_text
 from spotfake.bias.stats import top_shares
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.reporting import Section, to_html, to_markdown
@@ -38,21 +38,20 @@ def write_report(result: Audit, records: Sequence[ImageRecord], folder: Path, ti
 def _tables(result: Audit) -> list[tuple[str, list[str], list[list[str]]]]:
     """The report's tables: (heading, header, rows)."""
     confounds = [
-        [c.name, c.verdict, _auc(c.auc), f"{c.drop:+.3f}", c.detail] for c in result.confounds
-    ]
-    generators = [
-        [g.generator, str(g.n_real), str(g.n_fake), g.reals, _auc(g.shortcut_auc), g.verdict]
-        for g in result.per_generator
-    ]
+        [c.name, _cell(c.verdict, c.confident), _auc(c.auc), _ci(c.ci_low, c.ci_high),
+         f"{c.drop:+.3f}", c.detail]
+        for c in result.confounds
+    ]  # fmt: skip
+    generators = _generator_rows(result.per_generator)
     tables = [
         (
             "Confounds",
-            ["property", "verdict", "AUC alone", "drop without it", "numbers"],
+            ["property", "verdict", "AUC alone", "95% CI", "drop without it", "numbers"],
             confounds,
         )
     ]
     if generators:
-        header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "verdict"]
+        header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "95% CI", "verdict"]
         tables.append(("Per generator", header, generators))
     tables.append(("Storage per class and generator", _STORAGE_HEADER, _storage_rows(result)))
     return tables
@@ -97,16 +96,24 @@ def _storage_row(group: str, name: str, stats: dict[str, Any]) -> list[str]:
 def _intro(result: Audit) -> list[str]:
     """The opening sentences: counts, the overall verdict and how to read it."""
     c = result.counts
+    overall = verdict_text(
+        result.verdict, result.shortcut_auc_ci_low, result.shortcut_auc_ci_high,
+        result.confident, result.rows_used,
+    )  # fmt: skip
     return [
         f"{c['real']} real and {c['generated']} generated images "
         f"({c['unlabelled']} unlabelled and {c['unreadable']} unreadable left out; "
         f"{result.rows_used} used by the classifiers).",
         f"Metadata-only shortcut: AUC {_auc(result.shortcut_auc)} "
-        f"(± {result.shortcut_auc_fold_std:.3f} over folds), verdict **{result.verdict}**.",
+        f"(± {result.shortcut_auc_fold_std:.3f} over folds, "
+        f"95% CI {_ci(result.shortcut_auc_ci_low, result.shortcut_auc_ci_high)}), "
+        f"verdict **{overall}**.",
         "A boosted-tree classifier that sees only format, JPEG quality, chroma subsampling, "
         "width, height, aspect, bytes per pixel and colour mode is cross-validated; its AUC is "
         "what a detector could reach without looking at a single pixel. "
-        f"Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above.",
+        f"Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above. "
+        "Each 95% CI bootstraps the out-of-fold scores (the evaluation's sampling uncertainty); "
+        "a verdict whose interval leaves its band is marked uncertain.",
     ]
 
 
@@ -119,8 +126,27 @@ def _sections(result: Audit) -> list[Section]:
     return sections
 
 
+def _generator_rows(generators: list[GeneratorAudit]) -> list[list[str]]:
+    """Per-generator table rows: counts, where the reals come from, AUC, interval, verdict."""
+    return [
+        [g.generator, str(g.n_real), str(g.n_fake), g.reals, _auc(g.shortcut_auc),
+         _ci(g.ci_low, g.ci_high), _cell(g.verdict, g.confident)]
+        for g in generators
+    ]  # fmt: skip
+
+
+def _cell(verdict: str, confident: bool) -> str:
+    """A verdict in a table beside its interval: "strong", or "strong (uncertain)"."""
+    return verdict if confident or verdict == "n/a" else f"{verdict} (uncertain)"
+
+
 def _auc(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def _ci(low: float, high: float) -> str:
+    """An interval as "0.62-1.00" ("n/a" when undefined)."""
+    return "n/a" if math.isnan(low) or math.isnan(high) else f"{low:.2f}-{high:.2f}"
 
 
 # -- plots ------------------------------------------------------------------------------------

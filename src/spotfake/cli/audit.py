@@ -64,7 +64,6 @@ WorkersOpt = Annotated[
 FailOnOpt = Annotated[
     FailOn, typer.Option("--fail-on", help="Exit 3 when the overall verdict is at least this.")
 ]
-
 _LEVEL = {"none": 0, "n/a": 0, "weak": 1, "strong": 2}
 
 
@@ -127,22 +126,29 @@ def _records(dataset: str, workers: int | None, generator: str | None) -> list[I
 
 def print_summary(result: Audit, stream: IO[str]) -> None:
     """The terminal summary: counts, the overall verdict, one line per property and generator."""
+    from spotfake.bias.audit import interval_text
+
     c = result.counts
     write = stream.write
     write(
         f"{c['real']} real, {c['generated']} generated"
         f" ({c['unlabelled']} unlabelled, {c['unreadable']} unreadable left out)\n"
     )
+    ci = interval_text(
+        result.shortcut_auc_ci_low, result.shortcut_auc_ci_high, result.confident, result.rows_used
+    )
     write(
         f"metadata shortcut: AUC {_fmt(result.shortcut_auc)} -> {result.verdict.upper()}"
-        " (what a detector reaches without looking at pixels; 0.5 = none)\n"
+        f" ({ci}; what a detector reaches without looking at pixels; 0.5 = none)\n"
     )
     for item in result.confounds:
-        write(f"  {item.name:<19} {item.verdict:<6} AUC {_fmt(item.auc)}  {item.detail}\n")
+        ci = interval_text(item.ci_low, item.ci_high, item.confident, result.rows_used)
+        write(f"  {item.name:<19} {item.verdict:<6} AUC {_fmt(item.auc)} ({ci})  {item.detail}\n")
     for gen in result.per_generator:
+        ci = interval_text(gen.ci_low, gen.ci_high, gen.confident, gen.rows_used)
         write(
             f"  generator {gen.generator}: AUC {_fmt(gen.shortcut_auc)} {gen.verdict}"
-            f" ({gen.n_fake} fakes vs {gen.n_real} {gen.reals} reals)\n"
+            f" ({ci}; {gen.n_fake} fakes vs {gen.n_real} {gen.reals} reals)\n"
         )
 
 
