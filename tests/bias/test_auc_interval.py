@@ -112,6 +112,7 @@ def test_large_clear_shortcut_is_confident_and_in_the_json() -> None:
     assert result.per_generator[0].confident and result.per_generator[0].rows_used == 600
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["confident"] is True and data["shortcut_auc_ci_high"] <= 1.0
+    assert data["pixel_baseline"] is None
     assert {"ci_low", "ci_high", "confident"} <= set(data["confounds"][0])
 
 

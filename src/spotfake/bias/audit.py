@@ -13,6 +13,7 @@ verdict's band (none: high end below 0.6; weak: 0.6 <= low end and high end belo
 low end at least 0.75; never for n/a). A verdict that is not confident is written with its
 interval, "strong (uncertain: 95% CI 0.62-1.00, n=20)", so twenty images never read as a sure
 strong shortcut, and a "none" from a small set does not read as proof of absence.
+The pixel-statistics baseline (``pixels``) is reported beside the metadata one, not mixed in.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from spotfake.bias.shortcut import (
 )
 from spotfake.bias.stats import describe, group_stats
 from spotfake.records import GENERATED, REAL, ImageRecord
+
+if TYPE_CHECKING:
+    from spotfake.bias.pixels import PixelBaseline
 
 WEAK_AUC = 0.6
 STRONG_AUC = 0.75
@@ -121,6 +125,7 @@ class Audit:
     shortcut_auc_ci_low: float = float("nan")  # 95% interval of shortcut_auc
     shortcut_auc_ci_high: float = float("nan")
     confident: bool = False  # the whole interval lies in the verdict's band
+    pixel_baseline: PixelBaseline | None = None  # pixels.pixel_baseline, when computed
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))

@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit, GeneratorAudit, ver
 from spotfake.bias.stats import top_shares
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.reporting import Section, to_html, to_markdown
+
+if TYPE_CHECKING:
+    from spotfake.bias.pixels import PixelBaseline
 
 _COLOURS = {"real": "#1f77b4", "generated": "#d62728"}
 PLOTS = {
@@ -122,8 +125,44 @@ def _sections(result: Audit) -> list[Section]:
     sections = [
         Section(heading, tables=[("", header, rows)]) for heading, header, rows in _tables(result)
     ]
+    if result.pixel_baseline is not None:
+        sections.append(_pixel_section(result.pixel_baseline))
     sections.append(Section("Plots", images=[(name, caption) for name, caption in PLOTS.items()]))
     return sections
+
+
+def _pixel_section(baseline: PixelBaseline) -> Section:
+    """The pixel-statistics baseline: its verdict, each statistic, each generator, what failed."""
+    n = baseline.rows_used
+    overall = verdict_text(
+        baseline.verdict, baseline.ci_low, baseline.ci_high, baseline.confident, n
+    )
+    text = [
+        f"Pixel statistics: AUC {_auc(baseline.auc)} (± {baseline.fold_std:.3f} over folds, "
+        f"95% CI {_ci(baseline.ci_low, baseline.ci_high)}), verdict **{overall}**, "
+        f"on {n} of {baseline.sampled} sampled images ({len(baseline.unreadable)} unreadable).",
+        "The same boosted trees see only global statistics of each image's central "
+        f"{baseline.crop}x{baseline.crop} pixels at most (native resolution, never resized): "
+        "luminance and saturation mean and spread, colourfulness, Laplacian variance "
+        "(sharpness), noise level, JPEG blockiness, fine-detail share. A high AUC means the "
+        "classes can be told apart without looking for generation traces.",
+    ]
+    features = [
+        [f.name, _cell(f.verdict, f.confident), _auc(f.auc),
+         _ci(f.ci_low, f.ci_high), f"{f.drop:+.3f}", _number(f.real_median),
+         _number(f.generated_median)]
+        for f in baseline.features
+    ]  # fmt: skip
+    header = ["statistic", "verdict", "AUC alone", "95% CI", "drop without it",
+              "real median", "generated median"]  # fmt: skip
+    tables = [("Statistics", header, features)]
+    if baseline.per_generator:
+        header = ["generator", "reals", "fakes", "reals are", "pixel AUC", "95% CI", "verdict"]
+        tables.append(("Per generator", header, _generator_rows(baseline.per_generator)))
+    if baseline.unreadable:
+        rows = [[path, reason] for path, reason in list(baseline.unreadable.items())[:20]]
+        tables.append((f"Unreadable ({len(baseline.unreadable)}, first 20)", ["file", "why"], rows))
+    return Section("Pixel-statistics baseline", text=text, tables=tables)
 
 
 def _generator_rows(generators: list[GeneratorAudit]) -> list[list[str]]:
@@ -138,6 +177,11 @@ def _generator_rows(generators: list[GeneratorAudit]) -> list[list[str]]:
 def _cell(verdict: str, confident: bool) -> str:
     """A verdict in a table beside its interval: "strong", or "strong (uncertain)"."""
     return verdict if confident or verdict == "n/a" else f"{verdict} (uncertain)"
+
+
+def _number(value: float) -> str:
+    """A statistic's value with four significant digits ("n/a" when undefined)."""
+    return "n/a" if math.isnan(value) else f"{value:.4g}"
 
 
 def _auc(value: float) -> str:

@@ -14,6 +14,7 @@ from spotfake.cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from spotfake.bias.audit import Audit
+    from spotfake.bias.pixels import PixelBaseline
     from spotfake.records import ImageRecord
 
 
@@ -64,6 +65,19 @@ WorkersOpt = Annotated[
 FailOnOpt = Annotated[
     FailOn, typer.Option("--fail-on", help="Exit 3 when the overall verdict is at least this.")
 ]
+PixelsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pixels/--no-pixels",
+        help="Also decode a sample and cross-validate a classifier on cheap pixel statistics "
+        "(colour, sharpness, noise, blockiness): how separable the data is without any "
+        "generation trace.",
+    ),
+]
+PixelRowsOpt = Annotated[
+    int, typer.Option(min=20, help="Images the pixel-statistics baseline decodes at most.")
+]
+
 _LEVEL = {"none": 0, "n/a": 0, "weak": 1, "strong": 2}
 
 
@@ -77,12 +91,15 @@ def audit(
     generator: GeneratorOpt = None,
     workers: WorkersOpt = None,
     fail_on: FailOnOpt = FailOn.never,
+    pixels: PixelsOpt = True,
+    pixel_rows: PixelRowsOpt = 2000,
 ) -> None:
     """Audit a dataset for metadata shortcuts (format, JPEG quality, size, compression, mode).
 
     Prints a verdict per property (none / weak / strong) with the numbers behind it, and the
-    cross-validated AUC a metadata-only classifier reaches (shortcut_auc in --json).
-    Exit status: 0 done; 2 usage error; 3 the verdict reached --fail-on.
+    cross-validated AUC a metadata-only classifier reaches (shortcut_auc in --json), and
+    beside it the AUC of a classifier on cheap pixel statistics (pixel_baseline in --json).
+    Exit status: 0 done; 2 usage error; 3 the metadata verdict reached --fail-on.
     """
     from spotfake.bias.audit import audit as run_audit
 
@@ -91,6 +108,8 @@ def audit(
         result = run_audit(records, folds=folds, seed=seed, max_rows=max_rows)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
+    if pixels:
+        result.pixel_baseline = _pixel_baseline(records, pixel_rows, folds, seed, workers)
     if output is not None:
         from spotfake.bias.report import write_report
 
@@ -124,6 +143,17 @@ def _records(dataset: str, workers: int | None, generator: str | None) -> list[I
         return probe_entries(entries, workers=workers, progress=advance)
 
 
+def _pixel_baseline(
+    records: list[ImageRecord], rows: int, folds: int, seed: int, workers: int | None
+) -> PixelBaseline:
+    """The pixel-statistics baseline on a sample, with a bar on a terminal."""
+    from spotfake.bias.pixels import pixel_baseline, pixel_sample
+
+    total = len(pixel_sample(records, rows, seed))
+    with progress_bar(total, sys.stderr, sys.stderr.isatty(), "pixels") as advance:
+        return pixel_baseline(records, rows, folds, seed, workers, progress=advance)
+
+
 def print_summary(result: Audit, stream: IO[str]) -> None:
     """The terminal summary: counts, the overall verdict, one line per property and generator."""
     from spotfake.bias.audit import interval_text
@@ -150,6 +180,31 @@ def print_summary(result: Audit, stream: IO[str]) -> None:
             f"  generator {gen.generator}: AUC {_fmt(gen.shortcut_auc)} {gen.verdict}"
             f" ({ci}; {gen.n_fake} fakes vs {gen.n_real} {gen.reals} reals)\n"
         )
+    if result.pixel_baseline is not None:
+        write(_pixel_line(result.pixel_baseline) + "\n")
+
+
+def _pixel_line(baseline: PixelBaseline) -> str:
+    """ "pixel statistics: AUC 0.93 -> STRONG (95% CI ...; features: ...)", unreadable counted."""
+    from spotfake.bias.audit import interval_text
+
+    if baseline.auc != baseline.auc:  # NaN: too few measured images to cross-validate
+        reasons = list(baseline.unreadable.values())
+        example = f", e.g. {reasons[0]}" if reasons else ""
+        return (
+            f"pixel statistics: AUC n/a ({baseline.rows_used} of {baseline.sampled} sampled "
+            f"images measured{example}; too few of a class to cross-validate)"
+        )
+    ci = interval_text(baseline.ci_low, baseline.ci_high, baseline.confident, baseline.rows_used)
+    carrying = ", ".join(f"{f.name} {_fmt(f.auc)}" for f in baseline.carrying())
+    unreadable = len(baseline.unreadable)
+    return (
+        f"pixel statistics: AUC {_fmt(baseline.auc)} -> {baseline.verdict.upper()}"
+        f" ({ci}; features: {carrying or 'none separates alone'}"
+        f"; {baseline.rows_used} images measured"
+        + (f", {unreadable} unreadable" if unreadable else "")
+        + "; separable without generation traces when high)"
+    )
 
 
 def _fmt(value: float) -> str:
