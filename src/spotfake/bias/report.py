@@ -6,14 +6,17 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit
+from spotfake.bias.audit import STRONG_AUC, WEAK_AUC, Audit, GeneratorAudit, verdict_text
 from spotfake.bias.stats import top_shares
 from spotfake.records import GENERATED, REAL, ImageRecord
 from spotfake.reporting import Section, to_html, to_markdown
+
+if TYPE_CHECKING:
+    from spotfake.bias.pixels import PixelBaseline
 
 _COLOURS = {"real": "#1f77b4", "generated": "#d62728"}
 PLOTS = {
@@ -38,31 +41,31 @@ def write_report(result: Audit, records: Sequence[ImageRecord], folder: Path, ti
 def _tables(result: Audit) -> list[tuple[str, list[str], list[list[str]]]]:
     """The report's tables: (heading, header, rows)."""
     confounds = [
-        [c.name, c.verdict, _auc(c.auc), f"{c.drop:+.3f}", c.detail] for c in result.confounds
-    ]
-    generators = [
-        [g.generator, str(g.n_real), str(g.n_fake), g.reals, _auc(g.shortcut_auc), g.verdict]
-        for g in result.per_generator
-    ]
+        [c.name, _cell(c.verdict, c.confident), _auc(c.auc), _ci(c.ci_low, c.ci_high),
+         f"{c.drop:+.3f}", c.detail]
+        for c in result.confounds
+    ]  # fmt: skip
+    generators = _generator_rows(result.per_generator)
     tables = [
         (
             "Confounds",
-            ["property", "verdict", "AUC alone", "drop without it", "numbers"],
+            ["property", "verdict", "AUC alone", "95% CI", "drop without it", "numbers"],
             confounds,
         )
     ]
     if generators:
-        header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "verdict"]
+        header = ["generator", "reals", "fakes", "reals are", "shortcut AUC", "95% CI", "verdict"]
         tables.append(("Per generator", header, generators))
     tables.append(("Storage per class and generator", _STORAGE_HEADER, _storage_rows(result)))
     if result.table_identity is not None:
         tables.append(("JPEG tables per class", _TABLES_HEADER, _table_rows(result)))
     if result.file_metadata is not None:
-        header = ["property", "verdict", "AUC alone", "drop without it", "numbers"]
+        header = ["property", "verdict", "AUC alone", "95% CI", "drop without it", "numbers"]
         rows = [
-            [c.name, c.verdict, _auc(c.auc), f"{c.drop:+.3f}", c.detail]
+            [c.name, _cell(c.verdict, c.confident), _auc(c.auc), _ci(c.ci_low, c.ci_high),
+             f"{c.drop:+.3f}", c.detail]
             for c in result.file_metadata.properties
-        ]
+        ]  # fmt: skip
         tables.append(("File metadata (never seen by a pixel detector)", header, rows))
     return tables
 
@@ -133,16 +136,24 @@ def _storage_row(group: str, name: str, stats: dict[str, Any]) -> list[str]:
 def _intro(result: Audit) -> list[str]:
     """The opening sentences: counts, the overall verdict and how to read it."""
     c = result.counts
+    overall = verdict_text(
+        result.verdict, result.shortcut_auc_ci_low, result.shortcut_auc_ci_high,
+        result.confident, result.rows_used,
+    )  # fmt: skip
     return [
         f"{c['real']} real and {c['generated']} generated images "
         f"({c['unlabelled']} unlabelled and {c['unreadable']} unreadable left out; "
         f"{result.rows_used} used by the classifiers).",
         f"Metadata-only shortcut: AUC {_auc(result.shortcut_auc)} "
-        f"(± {result.shortcut_auc_fold_std:.3f} over folds), verdict **{result.verdict}**.",
+        f"(± {result.shortcut_auc_fold_std:.3f} over folds, "
+        f"95% CI {_ci(result.shortcut_auc_ci_low, result.shortcut_auc_ci_high)}), "
+        f"verdict **{overall}**.",
         "A boosted-tree classifier that sees only format, JPEG quality, the JPEG quantisation "
         "tables' values, chroma subsampling, width, height, aspect, bytes per pixel and colour "
         "mode is cross-validated; its AUC is what a detector could reach without looking at a "
-        f"single pixel. Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above.",
+        f"single pixel. Verdicts: none below {WEAK_AUC}, weak below {STRONG_AUC}, strong above. "
+        "Each 95% CI bootstraps the out-of-fold scores (the evaluation's sampling uncertainty); "
+        "a verdict whose interval leaves its band is marked uncertain.",
         *_extra_intro(result),
     ]
 
@@ -153,15 +164,17 @@ def _extra_intro(result: Audit) -> list[str]:
     if result.table_identity is not None:
         t = result.table_identity
         lines.append(
-            f"JPEG tables alone (table identity): AUC {_auc(t.values_auc)}, verdict "
-            f"**{t.verdict}**. Two encoders at the same estimated quality can write different "
+            f"JPEG tables alone (table identity): AUC {_auc(t.values_auc)} "
+            f"(95% CI {_ci(t.ci_low, t.ci_high)}), verdict **{_cell(t.verdict, t.confident)}**. "
+            "Two encoders at the same estimated quality can write different "
             "tables; a CNN sees the difference in the quantisation grid."
         )
     if result.file_metadata is not None:
         m = result.file_metadata
         lines.append(
             f"File metadata (EXIF, camera, XMP, ICC, PNG text, progressive): AUC "
-            f"{_auc(m.shortcut_auc)}, verdict **{m.verdict}**. A pixel detector never sees it; "
+            f"{_auc(m.shortcut_auc)} (95% CI {_ci(m.ci_low, m.ci_high)}), verdict "
+            f"**{_cell(m.verdict, m.confident)}**. A pixel detector never sees it; "
             "metadata-aware tools do, and it tells how each class was made."
         )
     return lines
@@ -172,12 +185,72 @@ def _sections(result: Audit) -> list[Section]:
     sections = [
         Section(heading, tables=[("", header, rows)]) for heading, header, rows in _tables(result)
     ]
+    if result.pixel_baseline is not None:
+        sections.append(_pixel_section(result.pixel_baseline))
     sections.append(Section("Plots", images=[(name, caption) for name, caption in PLOTS.items()]))
     return sections
 
 
+def _pixel_section(baseline: PixelBaseline) -> Section:
+    """The pixel-statistics baseline: its verdict, each statistic, each generator, what failed."""
+    n = baseline.rows_used
+    overall = verdict_text(
+        baseline.verdict, baseline.ci_low, baseline.ci_high, baseline.confident, n
+    )
+    text = [
+        f"Pixel statistics: AUC {_auc(baseline.auc)} (± {baseline.fold_std:.3f} over folds, "
+        f"95% CI {_ci(baseline.ci_low, baseline.ci_high)}), verdict **{overall}**, "
+        f"on {n} of {baseline.sampled} sampled images ({len(baseline.unreadable)} unreadable).",
+        "The same boosted trees see only global statistics of each image's central "
+        f"{baseline.crop}x{baseline.crop} pixels at most (native resolution, never resized): "
+        "luminance and saturation mean and spread, colourfulness, Laplacian variance "
+        "(sharpness), noise level, JPEG blockiness, fine-detail share. A high AUC means the "
+        "classes can be told apart without looking for generation traces.",
+    ]
+    features = [
+        [f.name, _cell(f.verdict, f.confident), _auc(f.auc),
+         _ci(f.ci_low, f.ci_high), f"{f.drop:+.3f}", _number(f.real_median),
+         _number(f.generated_median)]
+        for f in baseline.features
+    ]  # fmt: skip
+    header = ["statistic", "verdict", "AUC alone", "95% CI", "drop without it",
+              "real median", "generated median"]  # fmt: skip
+    tables = [("Statistics", header, features)]
+    if baseline.per_generator:
+        header = ["generator", "reals", "fakes", "reals are", "pixel AUC", "95% CI", "verdict"]
+        tables.append(("Per generator", header, _generator_rows(baseline.per_generator)))
+    if baseline.unreadable:
+        rows = [[path, reason] for path, reason in list(baseline.unreadable.items())[:20]]
+        tables.append((f"Unreadable ({len(baseline.unreadable)}, first 20)", ["file", "why"], rows))
+    return Section("Pixel-statistics baseline", text=text, tables=tables)
+
+
+def _generator_rows(generators: list[GeneratorAudit]) -> list[list[str]]:
+    """Per-generator table rows: counts, where the reals come from, AUC, interval, verdict."""
+    return [
+        [g.generator, str(g.n_real), str(g.n_fake), g.reals, _auc(g.shortcut_auc),
+         _ci(g.ci_low, g.ci_high), _cell(g.verdict, g.confident)]
+        for g in generators
+    ]  # fmt: skip
+
+
+def _cell(verdict: str, confident: bool) -> str:
+    """A verdict in a table beside its interval: "strong", or "strong (uncertain)"."""
+    return verdict if confident or verdict == "n/a" else f"{verdict} (uncertain)"
+
+
+def _number(value: float) -> str:
+    """A statistic's value with four significant digits ("n/a" when undefined)."""
+    return "n/a" if math.isnan(value) else f"{value:.4g}"
+
+
 def _auc(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
+def _ci(low: float, high: float) -> str:
+    """An interval as "0.62-1.00" ("n/a" when undefined)."""
+    return "n/a" if math.isnan(low) or math.isnan(high) else f"{low:.2f}-{high:.2f}"
 
 
 # -- plots ------------------------------------------------------------------------------------

@@ -177,11 +177,11 @@ def _probe_all(
         finally:
             close_archives()
         return
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
         yield from _reported(pool.map(probe_chunk, chunks), progress)
 
 
-def _pool_context() -> BaseContext:
+def pool_context() -> BaseContext:
     """fork where the platform has it: workers start at once and need no main-module guard."""
     methods = get_all_start_methods()
     return get_context("fork" if "fork" in methods and sys.platform != "darwin" else None)
