@@ -15,7 +15,8 @@ The three biased cases are de-biased with the default recipe (each fake written 
 tables of a matched real), with ``--fake-quality mode`` (the paper's: the reals' most common
 quality, IJG tables) and ``sample``, and audited again. Besides the audit's own figures, an
 independent classifier (logistic regression on the table values read with Pillow) says whether
-the tables still separate the classes. Prints one line per case.
+the tables still separate the classes, and the pixel-statistics baseline (a 2,000-image sample)
+says how far cheap global statistics separate them. Prints one line per case.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from PIL import Image
 from spotfake.bias.audit import audit
 from spotfake.bias.debias import debias
 from spotfake.bias.debias_plan import DebiasOptions
+from spotfake.bias.pixels import pixel_baseline
 from spotfake.data.manifest import open_dataset
 from spotfake.io.jpeg import IJG_CHROMA_TABLE, encode_jpeg, ijg_table
 from spotfake.records import GENERATED, ImageRecord
@@ -149,6 +151,12 @@ def audited(dataset: str | Path, tables_check: bool = False) -> dict[str, object
             if p.verdict != "none"
         }
     figures["seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    pixels = pixel_baseline(records)
+    figures["pixel_auc"] = round(pixels.auc, 3)
+    figures["pixel_verdict"] = pixels.verdict
+    figures["pixel_features"] = {f.name: round(f.auc, 3) for f in pixels.carrying()}
+    figures["pixel_seconds"] = round(time.perf_counter() - start, 1)
     if tables_check:
         figures["independent_tables_auc"] = round(table_values_auc(records), 3)
     return figures

@@ -41,8 +41,8 @@ def metadata_matrix(records: Sequence[ImageRecord]) -> FeatureMatrix:
 
 
 def _progressive(record: ImageRecord) -> float:
-    """1 progressive JPEG, 0 baseline JPEG, -1 not a JPEG (or unknown)."""
-    return -1.0 if record.progressive is None else float(record.progressive)
+    """1 for a progressive JPEG, else 0 (not -1 for other formats: that would be the format)."""
+    return float(bool(record.progressive))
 
 
 def _levels(values: list[str]) -> list[str]:
