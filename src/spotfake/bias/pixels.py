@@ -19,10 +19,8 @@ cross-validation, intervals and verdicts are the metadata baseline's (``shortcut
 from __future__ import annotations
 
 import math
-import os
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +28,8 @@ import numpy as np
 from spotfake.bias.audit import GeneratorAudit, generator_audit, is_confident, verdict
 from spotfake.bias.shortcut import shortcut_auc, subsample
 from spotfake.data.layouts import is_zip_location
-from spotfake.data.manifest import pool_context
-from spotfake.data.members import close_archives, read_member
+from spotfake.data.members import read_member
+from spotfake.data.workers import map_chunks
 from spotfake.errors import SpotfakeError
 from spotfake.io.convert import center_crop
 from spotfake.progress import Progress
@@ -184,24 +182,14 @@ def measure(
     locations: Sequence[str], workers: int | None = None, progress: Progress | None = None
 ) -> Iterator[Measured]:
     """Measure locations in order, in worker processes when there are many."""
-    workers = workers or os.cpu_count() or 1
-    chunks = [list(locations[i : i + _CHUNK]) for i in range(0, len(locations), _CHUNK)]
-    if workers == 1 or len(locations) < _PARALLEL_MIN:
-        try:
-            yield from _reported(map(measure_chunk, chunks), progress)
-        finally:
-            close_archives()
-        return
-    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
-        yield from _reported(pool.map(measure_chunk, chunks), progress)
-
-
-def _reported(chunks: Iterable[list[Measured]], progress: Progress | None) -> Iterator[Measured]:
-    """Yield each chunk's results and report how many finished."""
-    for chunk in chunks:
-        if progress:
-            progress(len(chunk))
-        yield from chunk
+    return map_chunks(
+        measure_chunk,
+        locations,
+        chunk=_CHUNK,
+        parallel_min=_PARALLEL_MIN,
+        workers=workers,
+        progress=progress,
+    )
 
 
 # -- the baseline ------------------------------------------------------------------------------

@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from typing import Any
 
 from spotfake.data.layouts import (
@@ -36,7 +32,8 @@ from spotfake.data.layouts import (
     read_listing,
     split_zip_location,
 )
-from spotfake.data.members import archive, close_archives, member_info, read_member
+from spotfake.data.members import archive, member_info, read_member
+from spotfake.data.workers import map_chunks
 from spotfake.errors import ImageReadError
 from spotfake.progress import Progress
 from spotfake.records import ImageRecord
@@ -169,32 +166,14 @@ def _probe_all(
     entries: list[Entry], workers: int | None, progress: Progress | None
 ) -> Iterator[ImageRecord]:
     """Probe entries in order, in worker processes when there are many."""
-    workers = workers or os.cpu_count() or 1
-    chunks = [entries[i : i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
-    if workers == 1 or len(entries) < _PARALLEL_MIN:
-        try:
-            yield from _reported(map(probe_chunk, chunks), progress)
-        finally:
-            close_archives()
-        return
-    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
-        yield from _reported(pool.map(probe_chunk, chunks), progress)
-
-
-def pool_context() -> BaseContext:
-    """fork where the platform has it: workers start at once and need no main-module guard."""
-    methods = get_all_start_methods()
-    return get_context("fork" if "fork" in methods and sys.platform != "darwin" else None)
-
-
-def _reported(
-    chunks: Iterable[list[ImageRecord]], progress: Progress | None
-) -> Iterator[ImageRecord]:
-    """Yield the records of each chunk and report how many finished."""
-    for chunk in chunks:
-        if progress:
-            progress(len(chunk))
-        yield from chunk
+    return map_chunks(
+        probe_chunk,
+        entries,
+        chunk=_CHUNK,
+        parallel_min=_PARALLEL_MIN,
+        workers=workers,
+        progress=progress,
+    )
 
 
 def probe_chunk(entries: list[Entry]) -> list[ImageRecord]:
