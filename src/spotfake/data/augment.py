@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from spotfake.io.jpeg import encode_jpeg
+
 
 @dataclass
 class AugmentConfig:
@@ -27,14 +29,10 @@ class AugmentConfig:
     randaugment_m: int = 9  # and their magnitude (0..30)
 
 
-def jpeg_roundtrip(image: np.ndarray, quality: int, subsampling: int = 2) -> np.ndarray:
-    """Encode as JPEG at quality and decode again (subsampling 2 = 4:2:0, as most encoders)."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(
-        buffer, format="JPEG", quality=int(quality), subsampling=subsampling
-    )
-    buffer.seek(0)
-    return np.asarray(Image.open(buffer).convert("RGB"))
+def jpeg_roundtrip(image: np.ndarray, quality: int, subsampling: str = "4:2:0") -> np.ndarray:
+    """Encode as JPEG at quality (IJG tables; 4:2:0, as most encoders) and decode again."""
+    data = encode_jpeg(Image.fromarray(image), quality=int(quality), subsampling=subsampling)
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
