@@ -16,6 +16,7 @@ from spotfake.cli.common import Device, DeviceOpt, ModelOpt, is_terminal, load_m
 from spotfake.cli.inputs import expand_arguments
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
+from spotfake.cli.resume import check_resumable, plan_run, resume_note, select_shard
 from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
@@ -101,6 +102,27 @@ AdversarialModelOpt = Annotated[
         show_default=False,
     ),
 ]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Skip the inputs already recorded in the -o JSON lines file (scored or failed) and "
+        "append the others; a missing file is started.",
+    ),
+]
+RetryErrorsOpt = Annotated[
+    bool,
+    typer.Option("--retry-errors", help="With --resume, also redo the inputs recorded as failed."),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="I/N",
+        help="Only part I of N of the inputs, chosen by a hash of each path: N runs given the "
+        "same paths split them without overlap.",
+        show_default=False,
+    ),
+]
 
 
 def detect(
@@ -118,14 +140,22 @@ def detect(
     check_adversarial: CheckAdversarialOpt = False,
     adversarial_model: AdversarialModelOpt = None,
     quiet: QuietOpt = False,
+    resume: ResumeOpt = False,
+    retry_errors: RetryErrorsOpt = False,
+    shard: ShardOpt = None,
 ) -> None:
     """Say which images are AI-generated: one record per image with its score and verdict.
 
-    Exit status: 0 all images read; 1 some unreadable (all records still written); 2 usage error.
+    Exit status: 0 all images read; 1 some unreadable (all records still written, and with
+    --resume the earlier part's failures count too); 2 usage error.
     """
+    check_resumable(
+        resume, retry_errors, output, choose_format(fmt, output, is_terminal(sys.stdout))
+    )
     files = expand_arguments(paths, sys.stdin, recursive=recursive)
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
+    files = select_shard(files, shard)
     detector = load_model(model, device, crops)
     guard = _load_guard(detector, check_adversarial or adversarial_model is not None,
                         adversarial_model)  # fmt: skip
@@ -133,14 +163,18 @@ def detect(
         _print_provenance_notice()
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
     to_terminal = output is None and is_terminal(sys.stdout)
+    plan = plan_run(files, output, resume, retry_errors, detector, threshold)
+    if resume and output is not None and not quiet:
+        typer.echo(resume_note(output, plan), err=True)
+    files = plan.todo
     show_bar = not quiet and wants_progress_bar(
         len(files), batch_size, chosen, to_terminal, is_terminal(sys.stderr)
     )
-    with _open_output(output) as stream:
+    with _open_output(output, append=plan.append) as stream:
         writer = make_writer(chosen, stream, terminal=to_terminal)
         with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
             options = _Options(batch_size, threshold, workers, provenance, guard)
-            tally = _stream_records(detector, files, writer, advance, options)
+            tally = plan.carried + _stream_records(detector, files, writer, advance, options)
         writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
         typer.echo(tally.summary(), err=True)
@@ -222,13 +256,15 @@ def _print_provenance_notice() -> None:
 
 
 @contextmanager
-def _open_output(output: Path | None) -> Iterator[IO[str]]:
-    """The file named by -o (created or truncated), else stdout, which is left open."""
+def _open_output(output: Path | None, append: bool = False) -> Iterator[IO[str]]:
+    """The file named by -o (created, or truncated unless appending), else stdout, left open."""
     if output is None:
         yield sys.stdout
         return
     try:
-        stream = output.open("w", encoding="utf-8", errors="surrogateescape", newline="")
+        stream = output.open(
+            "a" if append else "w", encoding="utf-8", errors="surrogateescape", newline=""
+        )
     except OSError as exc:
         raise typer.BadParameter(
             f"cannot write {output}: {exc.strerror}", param_hint="'--output'"

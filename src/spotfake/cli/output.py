@@ -69,6 +69,12 @@ class Tally:
         else:
             self.real += 1
 
+    def __add__(self, other: Tally) -> Tally:
+        """Both counts together: an earlier part of a resumed run plus this one."""
+        return Tally(
+            self.generated + other.generated, self.real + other.real, self.failed + other.failed
+        )
+
     def summary(self) -> str:
         """One line such as '3 images: 1 generated, 1 real, 1 failed'."""
         noun = "image" if self.total == 1 else "images"
