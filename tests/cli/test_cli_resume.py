@@ -147,6 +147,16 @@ def test_resume_of_a_missing_file_starts_it(
     assert code == 0 and len(_once_each(out, many_dir)) == IMAGES
 
 
+def test_a_file_of_another_listing_is_said_so(
+    capsys: Capture, tiny_model: Path, many_dir: Path, good_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    _detect(capsys, tiny_model, str(good_dir), "-o", str(out), "-q")
+    code, err = _detect(capsys, tiny_model, str(many_dir), "-o", str(out), "--resume")
+    assert code == 0 and "none of its 3 records is among these inputs" in err
+    assert len(_records(out)) == 3 + IMAGES
+
+
 def test_recorded_errors_count_as_done_unless_retried(
     capsys: Capture, tiny_model: Path, bad_dir: Path, tmp_path: Path
 ) -> None:

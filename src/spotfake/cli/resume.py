@@ -110,8 +110,9 @@ def plan_run(
         return ResumePlan(files, append=resume)
     try:
         earlier = read_earlier(output)
-    except ResumeError as exc:
-        raise typer.BadParameter(f"{output}: {exc}", param_hint="'--resume'") from exc
+    except (ResumeError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise typer.BadParameter(f"{output}: {reason}", param_hint="'--resume'") from exc
     _check_identity(output, earlier, _identity(detector, threshold))
     if earlier.cut_tail:
         typer.echo(
@@ -122,6 +123,12 @@ def plan_run(
     retry = _errors_among(earlier, files) if retry_errors else set()
     _repair(output, earlier, retry)
     done = {path: outcome for path, outcome in earlier.outcomes.items() if path not in retry}
+    todo, carried = _split(files, done)
+    return ResumePlan(todo, carried, append=True, recorded=len(earlier.outcomes))
+
+
+def _split(files: list[str], done: dict[str, str]) -> tuple[list[str], Tally]:
+    """The inputs still to do, in order, and the counts of those already done."""
     todo: list[str] = []
     carried: Counter[str] = Counter()
     for path in files:
@@ -130,8 +137,7 @@ def plan_run(
             todo.append(path)
         else:
             carried[outcome] += 1
-    tally = Tally(carried[GENERATED_LABEL], carried[REAL_LABEL], carried[FAILED])
-    return ResumePlan(todo, tally, append=True, recorded=len(earlier.outcomes))
+    return todo, Tally(carried[GENERATED_LABEL], carried[REAL_LABEL], carried[FAILED])
 
 
 def resume_note(output: Path, plan: ResumePlan) -> str:
