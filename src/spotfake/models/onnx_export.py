@@ -11,6 +11,7 @@ that differs is refused (and remembered, so that ``auto`` does not retry it on e
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import io
@@ -145,7 +146,7 @@ def _torch_export(detector: CNNDetector) -> bytes:
     options: dict[str, Any] = {}
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         options["dynamo"] = False  # the TorchScript exporter: see the module docstring
-    buffer = io.BytesIO()
+    buffer: Any = io.BytesIO()  # the TorchScript exporter writes to streams too
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
         torch.onnx.export(
@@ -191,7 +192,5 @@ def _example_shape(detector: CNNDetector, small: bool = False) -> tuple[int, int
 def _remember_failure(graph: Path, reason: str) -> None:
     """Write why the export failed beside the graph, for this torch version (best effort)."""
     record = {"torch": torch_version(), "reason": reason}
-    try:
+    with contextlib.suppress(OSError):
         write_atomically(failure_path(graph), json.dumps(record).encode())
-    except OSError:
-        pass

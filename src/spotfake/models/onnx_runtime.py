@@ -118,9 +118,7 @@ class OnnxDetector(WindowScorer, Detector):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         source = graph if isinstance(graph, bytes) else str(graph)
         try:
-            self.session = ort.InferenceSession(
-                source, options, providers=["CPUExecutionProvider"]
-            )
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for unreadable graphs
             raise ModelLoadError(f"cannot load the ONNX graph {_name(graph)}: {exc}") from exc
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -141,7 +139,7 @@ class OnnxDetector(WindowScorer, Detector):
     def to(self, device: str) -> OnnxDetector:
         """The ONNX backend runs on the CPU only: another device is an error."""
         if device != "cpu":
-            raise DeviceError(f"the onnx backend runs on the CPU, not {device}: use --backend torch")
+            raise DeviceError(f"the onnx backend runs on the CPU, not {device}: use torch")
         return self
 
     def state_dict(self) -> dict[str, Any]:
