@@ -110,10 +110,10 @@ def _load_on_backend(weights: Path, device: str, backend: str) -> Detector:
 def pick_device(device: str = "auto") -> str:
     """'auto' picks CUDA when torch sees a GPU, else the CPU; asking for a missing GPU fails.
 
-    Where no GPU device can exist (no NVIDIA or ROCm device node on Linux; macOS), 'auto' is
-    the CPU without importing torch, which keeps start-up light on the onnx backend.
+    'cpu', and 'auto' where no GPU device can exist (no NVIDIA or ROCm device node on Linux;
+    macOS), answer without importing torch, which keeps start-up light on the onnx backend.
     """
-    if device == "auto" and not _gpu_possible():
+    if device == "cpu" or (device == "auto" and not _gpu_possible()):
         return "cpu"
     import torch
 
