@@ -1,12 +1,16 @@
-"""Throughput of detection: decode only, Detector.predict end to end, and the CLI with startup.
+"""Throughput of detection: decode only, the model, predict end to end, and the CLI with startup.
 
 Run:  .venv/bin/python benchmarks/bench_detect.py [--n 200] [--model default] [--spectral]
-      [--crops N]
+      [--crops N] [--backend torch|onnx|both] [--threads N]
 
 Makes N synthetic 512x512 JPEGs (quality 90, gradients plus noise so they do not compress to
 nothing) in a temporary folder, warms each stage up, then prints images/s, batch size, thread
 counts and peak RSS. Figures depend on the machine and on what else runs on it. --crops N
 scores N crop windows per image instead of the model's own number (multi-crop inference).
+--backend both (the default) times each stage on PyTorch, then on ONNX Runtime, in one run:
+"model" is Detector.score on images decoded beforehand (views, forward, aggregation), "predict"
+adds decoding and provenance in threads, "CLI" is `spotfake detect` in its own process (its
+RSS is that process's own peak, so it compares the backends' memory).
 """
 
 from __future__ import annotations
@@ -60,6 +64,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--crops", type=int, default=None, help="crop windows per image (default: the model's)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "both"],
+        default="both",
+        help="what runs the network; both: each stage on torch, then on onnx",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads of the network (torch and ONNX Runtime alike; default: torch's)",
+    )
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess run")
     parser.add_argument(
         "--check-adversarial",
@@ -109,18 +125,40 @@ def bench_decode(paths: list[str]) -> Figure:
     return timed(run, len(paths), "decode (read_image)", "1 thread")
 
 
-def pick_model(name: str, device: str, crops: int | None = None) -> tuple[Any, str]:
-    """The model asked for, with `crops` windows per image if given; a fallback if no default."""
-    from spotfake.detect import embedded_models, load_detector, pick_device
+def pick_model(
+    name: str,
+    device: str,
+    crops: int | None = None,
+    backend: str = "torch",
+    folder: Path | None = None,
+) -> tuple[Any, str, Path | None]:
+    """(detector, note, weights file for the CLI) of the model asked for on ``backend``, with
+    `crops` windows per image if given; an untrained fallback, saved in ``folder``, if no default.
+    """
+    from spotfake.detect import embedded_models, load_detector
     from spotfake.models.registry import create_detector
 
     if name == "default" and "default" not in embedded_models():
+        model_file = Path(folder or tempfile.mkdtemp()) / "model" / FALLBACK_MODEL
+        if not model_file.with_suffix(".safetensors").is_file():
+            create_detector(FALLBACK_MODEL).save(model_file)
         note = f"no embedded default: untrained {FALLBACK_MODEL}"
-        detector = create_detector(FALLBACK_MODEL)
-        if crops is not None:
-            detector.spec = detector.spec.with_crops(crops)
-        return detector.to(pick_device(device)), note
-    return load_detector(name, device=device, crops=crops), ""
+        detector = load_detector(model_file, device=device, crops=crops, backend=backend)
+        return detector, note, model_file.with_suffix(".safetensors")
+    detector = load_detector(name, device=device, crops=crops, backend=backend)
+    return detector, "", None if name == "default" else Path(name)
+
+
+def bench_model(detector: Any, pixels: list[np.ndarray], args: argparse.Namespace) -> Figure:
+    """Detector.score on decoded images, a batch at a time: the model stage alone."""
+    detector.score(pixels[: args.batch_size])
+
+    def run() -> None:
+        for start in range(0, len(pixels), args.batch_size):
+            detector.score(pixels[start : start + args.batch_size])
+
+    backend = getattr(detector, "backend", "torch")
+    return timed(run, len(pixels), f"model {backend}", "decoded beforehand")
 
 
 def bench_predict(
@@ -134,7 +172,7 @@ def bench_predict(
     def run() -> None:
         list(spotfake.iter_predict(detector, paths, workers=args.workers, **options))
 
-    stage = f"predict {detector.spec.display_name}"
+    stage = f"predict {getattr(detector, 'backend', 'torch')} {detector.spec.display_name}"
     if guard is not None:
         stage += f" + check {guard.spec.display_name}"
     return timed(run, len(paths), stage, note)
@@ -152,11 +190,15 @@ def fitted_spectral(seed: int = 0) -> Any:
     return detector
 
 
-def bench_cli(folder: Path, model_file: Path | None, args: argparse.Namespace) -> Figure:
-    """`spotfake detect DIR --format jsonl -q -o /dev/null` once, with startup and model load."""
+def bench_cli(
+    folder: Path, model_file: Path | None, args: argparse.Namespace, backend: str = "torch"
+) -> Figure:
+    """`spotfake detect DIR --format jsonl -q -o /dev/null --backend B` once, with startup and
+    model load (the onnx graph already cached by the in-process stages)."""
     exe = shutil.which("spotfake", path=str(Path(sys.executable).parent)) or "spotfake"
     command = [exe, "detect", str(folder), "--format", "jsonl", "-q", "-o", os.devnull]
     command += ["--batch-size", str(args.batch_size), "--workers", str(args.workers)]
+    command += ["--backend", backend]
     if args.crops is not None:
         command += ["--crops", str(args.crops)]
     if model_file is not None:
@@ -167,14 +209,17 @@ def bench_cli(folder: Path, model_file: Path | None, args: argparse.Namespace) -
     rss_file = folder.parent / "cli_rss.txt"
     prefix = [gnu_time, "-f", "%M", "-o", str(rss_file)] if gnu_time else []
     start = time.perf_counter()
-    done = subprocess.run(prefix + command, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if args.threads is not None:
+        env["OMP_NUM_THREADS"] = str(args.threads)  # torch's and ONNX Runtime's thread count
+    done = subprocess.run(prefix + command, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
     note = "startup + load included" if done.returncode == 0 else f"exit {done.returncode}"
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
     rss = float(rss_file.read_text().split()[-1]) / 1024 if rss_file.is_file() else None
     count = len(list(folder.glob("*.jpg")))
-    return Figure("CLI spotfake detect", count, seconds, note, rss)
+    return Figure(f"CLI spotfake detect {backend}", count, seconds, note, rss)
 
 
 def peak_rss_mib() -> float:
@@ -208,12 +253,16 @@ def describe_windows(policy: Any, side: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Generate images, time each stage, print the figures."""
+    """Generate images, time each stage on each backend, print the figures."""
     import torch
 
     args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # ONNX Runtime follows torch's setting
+    backends = ["torch", "onnx"] if args.backend == "both" else [args.backend]
     load_before = os.getloadavg()[0]
     figures: list[Figure] = []
+    loads: list[str] = []
     with tempfile.TemporaryDirectory(prefix="spotfake-bench-") as tmp:
         folder = Path(tmp) / "images"
         folder.mkdir()
@@ -221,30 +270,36 @@ def main(argv: list[str] | None = None) -> None:
         paths = make_images(folder, args.n)
         made = time.perf_counter() - start
         figures.append(bench_decode(paths))
-        detector, note = pick_model(args.model, args.device, args.crops)
-        figures.append(bench_predict(detector, paths, args, note))
-        if args.check_adversarial:
-            from spotfake.detect import adversarial_guard
+        from spotfake.io import read_image
 
-            guard = adversarial_guard(detector)
-            figures.append(bench_predict(detector, paths, args, note, guard))
-            figures.append(bench_predict(detector, paths, args, note))  # again, for the noise
-        model_file = None
-        if note:  # the fallback is untrained: the CLI needs it as a file
-            model_file = detector.save(Path(tmp) / "model" / FALLBACK_MODEL)
-        elif args.model != "default":
-            model_file = Path(args.model)
-        if args.spectral:
-            figures.append(
-                bench_predict(fitted_spectral(), paths, args, "fitted on 8 random spectra")
+        pixels = [read_image(path).pixels for path in paths]
+        for backend in backends:
+            start = time.perf_counter()
+            detector, note, model_file = pick_model(
+                args.model, args.device, args.crops, backend, Path(tmp)
             )
-        if not args.no_cli:
-            figures.append(bench_cli(folder, model_file, args))
+            loads.append(f"{backend} {time.perf_counter() - start:.1f}s")
+            figures.append(bench_model(detector, pixels, args))
+            figures.append(bench_predict(detector, paths, args, note))
+            if args.check_adversarial:
+                from spotfake.detect import adversarial_guard
+
+                guard = adversarial_guard(detector)
+                figures.append(bench_predict(detector, paths, args, note, guard))
+                figures.append(bench_predict(detector, paths, args, note))  # again, for the noise
+            if args.spectral and backend == backends[0]:
+                figures.append(
+                    bench_predict(fitted_spectral(), paths, args, "fitted on 8 random spectra")
+                )
+            if not args.no_cli:
+                figures.append(bench_cli(folder, model_file, args, backend))
     header = {
         "images": f"{args.n} x {SIDE}x{SIDE} JPEG q90 (made in {made:.1f}s)",
         "batch size": str(args.batch_size),
         "crops": describe_windows(detector.spec.input, SIDE),
-        "threads": f"torch {torch.get_num_threads()}, decode workers {args.workers}",
+        "threads": f"torch {torch.get_num_threads()} (ONNX Runtime the same), decode workers "
+        f"{args.workers}",
+        "model load": ", ".join(loads) + " (in this process; onnx: from the cache unless new)",
         "cpus": f"{os.cpu_count()} (1-min load average {load_before:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after)",
     }

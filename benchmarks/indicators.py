@@ -87,7 +87,7 @@ def measure(
     path: str, samples: list[DatasetSample], conditions: list[Condition], args: argparse.Namespace
 ) -> dict[str, Any]:
     """One model's indicators and AUC per condition on the samples (cached by weights hash)."""
-    detector = load_detector(path, device=args.device)
+    detector = load_detector(path, device=args.device, backend="torch")  # feature maps
     key = json.dumps([detector.model_hash, args.data_key, args.seed, [c.name for c in conditions]])
     cache = Path(args.out) / "cache" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     if cache.is_file():

@@ -9,6 +9,8 @@ that arrive as bytes (the service's uploads). A detector itself only scores deco
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spotfake.errors import DeviceError, ImageReadError, ModelLoadError
+from spotfake.errors import BackendError, DeviceError, ImageReadError, ModelLoadError
 from spotfake.models.base import Detector, load_detector_file
 from spotfake.prediction import Prediction, label_for
 from spotfake.records import ImageRecord
@@ -65,6 +67,7 @@ def load_detector(
     device: str = "auto",
     crops: int | None = None,
     crops_min_side: int = 0,
+    backend: str = "auto",
 ) -> Detector:
     """Load a shipped model by name (default: the embedded default) or weights from a local path.
 
@@ -72,9 +75,11 @@ def load_detector(
     ``crops`` overrides the spec's number of crop windows per image (InputPolicy.crops) for this
     detector only, files untouched, on images whose shorter side is at least ``crops_min_side``
     (0: every image): ValueError for a model without a crop (spectral ones).
+    ``backend``: "torch", "onnx" (CNN detectors on the CPU through ONNX Runtime, exported once
+    into a cache: spotfake.models.onnx_runtime; BackendError where it cannot run) or "auto"
+    (onnx where the model runs on the CPU and can be exported, else torch).
     """
-    target = pick_device(device)
-    detector = load_detector_file(resolve_model(name_or_path))
+    detector = _load_on_backend(resolve_model(name_or_path), device, backend)
     if crops is not None:
         try:
             detector.spec = detector.spec.with_crops(crops, crops_min_side)
@@ -82,11 +87,34 @@ def load_detector(
             raise ValueError(
                 f"crops={crops} for model {detector.spec.display_name}: {exc}"
             ) from exc
-    return detector.to(target)
+    return detector
+
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def _load_on_backend(weights: Path, device: str, backend: str) -> Detector:
+    """The detector of ``weights`` on the backend asked for (see load_detector)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == "onnx" and device not in ("auto", "cpu"):
+        raise BackendError(f"the onnx backend runs on the CPU, not {device}: use --backend torch")
+    target = "cpu" if backend == "onnx" else pick_device(device)
+    if backend == "torch" or target != "cpu":
+        return load_detector_file(weights).to(target)
+    from spotfake.models.onnx_runtime import load_onnx
+
+    return load_onnx(weights, required=backend == "onnx")
 
 
 def pick_device(device: str = "auto") -> str:
-    """'auto' picks CUDA when torch sees a GPU, else the CPU; asking for a missing GPU fails."""
+    """'auto' picks CUDA when torch sees a GPU, else the CPU; asking for a missing GPU fails.
+
+    'cpu', and 'auto' where no GPU device can exist (no NVIDIA or ROCm device node on Linux;
+    macOS), answer without importing torch, which keeps start-up light on the onnx backend.
+    """
+    if device == "cpu" or (device == "auto" and not _gpu_possible()):
+        return "cpu"
     import torch
 
     if device == "auto":
@@ -94,6 +122,18 @@ def pick_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceError(f"--device {device}: torch sees no CUDA device")
     return device
+
+
+_GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def _gpu_possible() -> bool:
+    """False only where torch.cuda cannot see a device: Linux without GPU nodes, or macOS."""
+    if sys.platform == "darwin":
+        return False
+    if sys.platform.startswith("linux"):
+        return any(os.path.exists(node) for node in _GPU_NODES)
+    return True
 
 
 # --- the pipeline -----------------------------------------------------------------------------

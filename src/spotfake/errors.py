@@ -19,3 +19,7 @@ class RegistryError(SpotfakeError):
 
 class DeviceError(SpotfakeError):
     """The requested device (e.g. cuda) is not available."""
+
+
+class BackendError(SpotfakeError):
+    """The requested inference backend (e.g. onnx) cannot run this model here."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from spotfake.models.base import load_detector_file
-from spotfake.models.cnn import CNNDetector, aggregate_logits, normalise
+from spotfake.models.cnn import CNNDetector, aggregate_logits, normalise, sigmoid
 from spotfake.models.registry import create_detector
 from spotfake.models.spec import DetectorSpec, InputPolicy
 from spotfake.models.windows import crop_windows
@@ -55,7 +55,7 @@ def _single_crop_scores(detector: CNNDetector, images: list[np.ndarray]) -> np.n
         for indices in groups.values():
             batch = torch.from_numpy(np.stack([tensors[i] for i in indices]))
             batch = batch.contiguous(memory_format=torch.channels_last)
-            out[indices] = torch.sigmoid(detector.logits(batch).float()).numpy()
+            out[indices] = sigmoid(detector.logits(batch).float().numpy())
     return out
 
 
@@ -162,14 +162,20 @@ def test_resize_comes_before_the_windows() -> None:
 
 
 def test_aggregate_logits_by_hand() -> None:
-    import torch
-
-    logits = torch.tensor([1.0, 3.0, -2.0, 0.5, 0.5, 2.0])
+    logits = np.array([1.0, 3.0, -2.0, 0.5, 0.5, 2.0], dtype=np.float32)
     mean = aggregate_logits(logits, [2, 1, 3], "mean-logit")
     top = aggregate_logits(logits, [2, 1, 3], "max-logit")
-    np.testing.assert_allclose(mean.numpy(), [2.0, -2.0, 1.0])
-    np.testing.assert_allclose(top.numpy(), [3.0, -2.0, 2.0])
+    np.testing.assert_allclose(mean, [2.0, -2.0, 1.0])
+    np.testing.assert_allclose(top, [3.0, -2.0, 2.0])
     assert aggregate_logits(logits, [1] * 6) is logits
+
+
+def test_sigmoid_is_exact_and_never_overflows() -> None:
+    logits = np.array([-1e30, -800.0, -2.0, 0.0, 2.0, 800.0], dtype=np.float64)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = sigmoid(logits)
+    np.testing.assert_allclose(got[2:5], 1.0 / (1.0 + np.exp(-logits[2:5])), rtol=1e-15)
+    assert got[0] == 0.0 and got[1] == 0.0 and got[-1] == 1.0
 
 
 def test_crops_travel_with_the_saved_spec(tmp_path: Path) -> None:

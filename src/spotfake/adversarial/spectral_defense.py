@@ -149,7 +149,7 @@ class InputSpectrum(SpectralDefense):
             if protected_hash is None:
                 from spotfake.detect import load_detector
 
-                protected_hash = load_detector(protected, device="cpu").model_hash
+                protected_hash = load_detector(protected, device="cpu", backend="torch").model_hash
             config.update(protected=str(protected), protected_hash=protected_hash)
         super().__init__("adv-spectral-input", config, InputPolicy(crop=crop))
         self.crop, self.grid = crop, grid
@@ -188,7 +188,7 @@ class LayerSpectrum(SpectralDefense):
 
         if spectrum not in SPECTRA:
             raise ValueError(f"spectrum must be one of {list(SPECTRA)}, not {spectrum!r}")
-        model = load_detector(protected, device="cpu")
+        model = load_detector(protected, device="cpu", backend="torch")  # its feature maps
         if not hasattr(model, "model") or not callable(getattr(model, "views", None)):
             raise ValueError(f"{protected}: the protected model must be a CNN detector")
         if protected_hash is not None and model.model_hash != protected_hash:

@@ -97,7 +97,7 @@ def attack(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--attacks' / '--eps'") from exc
     try:
-        detector = load_detector(model, device=device.value)
+        detector = load_detector(model, device=device.value, backend="torch")  # gradients
         attackable(detector)
     except DeviceError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--device'") from exc

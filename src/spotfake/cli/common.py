@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.errors import DeviceError, SpotfakeError
+from spotfake.errors import BackendError, DeviceError, SpotfakeError
 
 if TYPE_CHECKING:
     from spotfake.models.base import Detector
@@ -23,6 +23,14 @@ class Device(StrEnum):
     cuda = "cuda"
 
 
+class Backend(StrEnum):
+    """What runs the network: PyTorch, ONNX Runtime on the CPU, or the faster one available."""
+
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -34,9 +42,21 @@ ModelOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the model runs.")]
+BackendOpt = Annotated[
+    Backend,
+    typer.Option(
+        help="What runs the network: onnx (ONNX Runtime, CPU; exported once into a cache), "
+        "torch, or auto (onnx for CNN models on the CPU when onnxruntime is installed).",
+    ),
+]
 
 
-def load_model(model: str | None, device: Device, crops: int | None = None) -> Detector:
+def load_model(
+    model: str | None,
+    device: Device,
+    crops: int | None = None,
+    backend: Backend = Backend.auto,
+) -> Detector:
     """Load the detector; a failure is a usage error (exit 2) on the option that caused it."""
     from spotfake.detect import DEFAULT_MODEL, embedded_models, load_detector
 
@@ -44,9 +64,11 @@ def load_model(model: str | None, device: Device, crops: int | None = None) -> D
         message = "no default model is shipped with this install; pass --model NAME|FILE"
         raise typer.BadParameter(message, param_hint="'--model'")
     try:
-        return load_detector(model, device=device.value, crops=crops)
+        return load_detector(model, device=device.value, crops=crops, backend=backend.value)
     except ValueError as exc:  # only --crops: bad model files raise ModelLoadError
         raise typer.BadParameter(str(exc), param_hint="'--crops'") from exc
+    except BackendError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--backend'") from exc
     except DeviceError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
     except SpotfakeError as exc:

@@ -12,7 +12,15 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.common import Device, DeviceOpt, ModelOpt, is_terminal, load_model
+from spotfake.cli.common import (
+    Backend,
+    BackendOpt,
+    Device,
+    DeviceOpt,
+    ModelOpt,
+    is_terminal,
+    load_model,
+)
 from spotfake.cli.inputs import expand_arguments
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
@@ -143,6 +151,7 @@ def detect(
     resume: ResumeOpt = False,
     retry_errors: RetryErrorsOpt = False,
     shard: ShardOpt = None,
+    backend: BackendOpt = Backend.auto,
 ) -> None:
     """Say which images are AI-generated: one record per image with its score and verdict.
 
@@ -156,7 +165,7 @@ def detect(
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     files = select_shard(files, shard)
-    detector = load_model(model, device, crops)
+    detector = load_model(model, device, crops, backend)
     guard = _load_guard(detector, check_adversarial or adversarial_model is not None,
                         adversarial_model)  # fmt: skip
     if provenance and not quiet:

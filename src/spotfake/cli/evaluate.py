@@ -156,7 +156,9 @@ def evaluate(
         conditions = parse_robustness(robustness)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--robustness'") from exc
-    detectors, infos = _load_models(models, device, threshold)
+    # --indicators reads the networks' feature maps: torch; the scores alone may use onnx.
+    backend = "torch" if indicators else "auto"
+    detectors, infos = _load_models(models, device, threshold, backend)
     if indicators:
         _check_indicators(detectors)
     samples = _open(datasets, limit, seed, workers, split)
@@ -254,7 +256,7 @@ def _split(items: list[str], data: list[str], matrix: bool) -> tuple[list[str], 
 
 
 def _load_models(
-    models: list[str], device: Device, threshold: float | None
+    models: list[str], device: Device, threshold: float | None, backend: str = "auto"
 ) -> tuple[list[Detector], list[ModelInfo]]:
     """The detectors and their labels; a model that cannot be loaded is a usage error."""
     from spotfake.detect import load_detector
@@ -263,7 +265,7 @@ def _load_models(
     detectors, infos = [], []
     for name in models:
         try:
-            detector = load_detector(name, device=device.value)
+            detector = load_detector(name, device=device.value, backend=backend)
         except DeviceError as exc:
             raise typer.BadParameter(str(exc), param_hint="'--device'") from exc
         except SpotfakeError as exc:

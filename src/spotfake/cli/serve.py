@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.common import Device, ModelOpt, load_model
+from spotfake.cli.common import Backend, BackendOpt, Device, ModelOpt, load_model
 from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def serve(
     batch_wait_ms: WaitOpt = 5.0,
     provenance: ProvenanceOpt = True,
     check_adversarial: CheckAdversarialOpt = False,
+    backend: BackendOpt = Backend.auto,
 ) -> None:
     """Serve the detector over HTTP: the web page at /, the API under /v1, docs at /docs.
 
@@ -92,6 +93,7 @@ def serve(
         keep_uploads=keep_uploads,
         provenance=provenance,
         check_adversarial=check_adversarial,
+        backend=backend.value,
     )
     uvicorn = _import_server()
     if provenance:
@@ -119,10 +121,10 @@ def _import_server() -> ModuleType:
 def _build_app(model: str | None, device: Device, settings: ServeSettings) -> tuple[object, str]:
     """Load the detector once (a usage error when it cannot be), then build the app."""
     from spotfake.detect import resolve_model
-    from spotfake.serve.app import create_app, warm_up
+    from spotfake.serve.app import backend_of, create_app, warm_up
     from spotfake.serve.model_info import read_model_card
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, backend=Backend(settings.backend))
     warm_up(detector)
     chosen = str(getattr(detector, "device", "cpu"))
     card = read_model_card(resolve_model(model))
@@ -131,7 +133,8 @@ def _build_app(model: str | None, device: Device, settings: ServeSettings) -> tu
     except SpotfakeError as exc:  # only --check-adversarial without a shipped check
         raise typer.BadParameter(str(exc), param_hint="'--check-adversarial'") from exc
     name = detector.spec.display_name
-    return app, f"spotfake serve: {name} ({detector.model_hash}) on {chosen}"
+    on = f"{chosen}, {backend_of(detector)}"
+    return app, f"spotfake serve: {name} ({detector.model_hash}) on {on}"
 
 
 def _serve_workers(
@@ -156,6 +159,9 @@ def _serve_workers(
         resolve_model(model)
     except SpotfakeError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--model'") from exc
+    if settings.backend != Backend.torch:
+        # Export once here (a usage error when the backend cannot run), not in every worker.
+        load_model(model, device, backend=Backend(settings.backend))
     os.environ[ENV_MODEL] = model or ""
     os.environ[ENV_DEVICE] = device.value
     os.environ[ENV_SETTINGS] = settings.to_json()

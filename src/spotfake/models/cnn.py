@@ -15,6 +15,7 @@ With ``InputPolicy.crops`` > 1 an image is scored through several crop windows s
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -27,58 +28,22 @@ from spotfake.models.spec import DetectorSpec, InputPolicy
 from spotfake.models.windows import crop_windows
 
 
-class CNNDetector(TorchDetector):
-    """A timm classifier with a single logit; P(generated) = sigmoid(logit)."""
+class WindowScorer(ABC):
+    """What every backend of a CNN detector shares, torch-free: the views a spec scores and the
+    score loop around a forward pass (batching, window logit aggregation, sigmoid).
 
-    def __init__(
-        self,
-        spec: DetectorSpec,
-        backbone: str | Callable[..., Any],
-        upscale: int = 1,
-        upscale_method: str = "bicubic",
-        multiple: int = 1,
-        residual: str | None = None,
-        **timm_kwargs: Any,
-    ) -> None:
-        import timm
-        import torch
+    A backend implements ``forward`` alone (normalised NCHW float32 views -> one logit each), so
+    the PyTorch model and its ONNX export see the same pixels and their logits are merged alike.
+    """
 
-        super().__init__(spec)
-        if upscale < 1 or upscale_method not in UPSCALE_METHODS:
-            raise ValueError(
-                f"upscale must be an integer >= 1 with a method in {sorted(UPSCALE_METHODS)}"
-            )
-        self.upscale = upscale
-        self.upscale_method = upscale_method
-        self.multiple = multiple  # each input side is trimmed to a multiple of this
-        if callable(backbone):  # a torch module builder of our own (models/small.py)
-            self.model = backbone(num_classes=1, **timm_kwargs)
-        else:
-            # pretrained=False always: initial weights come only from local files.
-            self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
-        if residual not in RESIDUALS:
-            raise ValueError(f"residual must be one of {sorted(map(str, RESIDUALS))}")
-        if residual == "npr":
-            # A pre-hook, not a wrapper module: the state dict keeps the backbone's own keys,
-            # so ImageNet initial weights load unchanged and training goes through it too.
-            self.model.register_forward_pre_hook(_npr_hook)
-        self.model.eval()
-        # channels_last runs this family of convolutions about 1.7x faster on CPU.
-        self.model.to(memory_format=torch.channels_last)
-        self.device = "cpu"
+    spec: DetectorSpec
+    upscale: int = 1
+    upscale_method: str = "bicubic"
+    multiple: int = 1  # each input side is trimmed to a multiple of this
 
-    def to(self, device: str) -> CNNDetector:
-        self.model.to(device)
-        self.device = device
-        self.weights_changed()
-        return self
-
-    def state_dict(self) -> dict[str, Any]:
-        return dict(self.model.state_dict())
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state, strict=True)
-        self.weights_changed()
+    @abstractmethod
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """One float32 logit per view of a normalised NCHW float32 batch (one view shape)."""
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """The integer upscale the spec asks for (none by default), as uint8 HxWx3."""
@@ -109,47 +74,104 @@ class CNNDetector(TorchDetector):
             chw = np.ascontiguousarray(chw[:, top : top + height, left : left + width])
         return chw
 
-    def logits(self, batch: Any) -> Any:
-        """Raw logits for a normalised NCHW tensor already on the model's device."""
-        return self.model(batch).reshape(-1)
-
     def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """sigmoid of each image's logit, aggregated over its views when the spec has crops > 1."""
-        import torch
-
         out = np.empty(len(images), dtype=np.float64)
-        if not len(images):
-            return out
-        self.model.eval()
         # Images a chunk at a time, so that their views (float32) never all sit in memory.
         for start in range(0, len(images), MAX_VIEWS_PER_PASS):
             per_image = [self.views(image) for image in images[start : start + MAX_VIEWS_PER_PASS]]
             counts = [len(views) for views in per_image]
-            with torch.inference_mode():
-                logits = self._view_logits([view for views in per_image for view in views])
-                merged = aggregate_logits(logits, counts, self.spec.input.aggregate)
-                out[start : start + len(counts)] = torch.sigmoid(merged).cpu().numpy()
+            logits = self.view_logits([view for views in per_image for view in views])
+            merged = aggregate_logits(logits, counts, self.spec.input.aggregate)
+            out[start : start + len(counts)] = sigmoid(merged)
         return out
 
-    def _view_logits(self, views: list[np.ndarray]) -> Any:
-        """Logits of every view in order, one forward pass per view shape (a 1-D device tensor)."""
-        import torch
-
+    def view_logits(self, views: list[np.ndarray]) -> np.ndarray:
+        """Logits of every view in order (float32), one forward pass per view shape."""
         # Views of one shape share a batch (all crops of all images in the common case);
         # images smaller than the crop go in their own.
         groups: dict[tuple[int, ...], list[int]] = {}
         for index, view in enumerate(views):
             groups.setdefault(view.shape, []).append(index)
-        logits = torch.empty(len(views), dtype=torch.float32, device=self.device)
+        logits = np.empty(len(views), dtype=np.float32)
         for indices in groups.values():
             # At most MAX_VIEWS_PER_PASS views a pass: a caller may hand over thousands of
             # images at once, and their activations together would not fit in memory.
             for start in range(0, len(indices), MAX_VIEWS_PER_PASS):
                 chunk = indices[start : start + MAX_VIEWS_PER_PASS]
-                batch = torch.from_numpy(np.stack([views[i] for i in chunk])).to(self.device)
-                batch = batch.contiguous(memory_format=torch.channels_last)
-                logits[torch.tensor(chunk, device=self.device)] = self.logits(batch).float()
+                logits[chunk] = self.forward(np.stack([views[i] for i in chunk]))
         return logits
+
+
+class CNNDetector(WindowScorer, TorchDetector):
+    """A timm classifier with a single logit; P(generated) = sigmoid(logit)."""
+
+    def __init__(
+        self,
+        spec: DetectorSpec,
+        backbone: str | Callable[..., Any],
+        upscale: int = 1,
+        upscale_method: str = "bicubic",
+        multiple: int = 1,
+        residual: str | None = None,
+        **timm_kwargs: Any,
+    ) -> None:
+        import timm
+        import torch
+
+        super().__init__(spec)
+        if upscale < 1 or upscale_method not in UPSCALE_METHODS:
+            raise ValueError(
+                f"upscale must be an integer >= 1 with a method in {sorted(UPSCALE_METHODS)}"
+            )
+        self.upscale = upscale
+        self.upscale_method = upscale_method
+        self.multiple = multiple
+        if callable(backbone):  # a torch module builder of our own (models/small.py)
+            self.model = backbone(num_classes=1, **timm_kwargs)
+        else:
+            # pretrained=False always: initial weights come only from local files.
+            self.model = timm.create_model(backbone, pretrained=False, num_classes=1, **timm_kwargs)
+        if residual not in RESIDUALS:
+            raise ValueError(f"residual must be one of {sorted(map(str, RESIDUALS))}")
+        if residual == "npr":
+            # A pre-hook, not a wrapper module: the state dict keeps the backbone's own keys,
+            # so ImageNet initial weights load unchanged and training goes through it too.
+            self.model.register_forward_pre_hook(_npr_hook)
+        self.model.eval()
+        # channels_last runs this family of convolutions about 1.7x faster on CPU.
+        self.model.to(memory_format=torch.channels_last)
+        self.device = "cpu"
+
+    def to(self, device: str) -> CNNDetector:
+        self.model.to(device)
+        self.device = device
+        self.weights_changed()
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self.model.state_dict())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state, strict=True)
+        self.weights_changed()
+
+    def logits(self, batch: Any) -> Any:
+        """Raw logits for a normalised NCHW tensor already on the model's device."""
+        return self.model(batch).reshape(-1)
+
+    def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        self.model.eval()
+        return super().score(images)
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """The torch model's logits for a normalised NCHW float32 batch, on its device."""
+        import torch
+
+        with torch.inference_mode():
+            tensor = torch.from_numpy(batch).to(self.device)
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+            return self.logits(tensor).float().cpu().numpy()
 
 
 # Views scored in one forward pass, at most: bounds memory (about 1.5 GB of activations for
@@ -157,28 +179,32 @@ class CNNDetector(TorchDetector):
 MAX_VIEWS_PER_PASS = 128
 
 
-def aggregate_logits(logits: Any, counts: Sequence[int], how: str = "mean-logit") -> Any:
+def aggregate_logits(
+    logits: np.ndarray, counts: Sequence[int], how: str = "mean-logit"
+) -> np.ndarray:
     """One logit per image from the logits of its views, which lie consecutively in ``logits``.
 
-    A padded table and a row reduction keep it deterministic on GPUs too (no atomic adds);
-    with one view per image the logits pass through untouched.
+    On the host, in numpy, whatever the backend or device: a handful of numbers per image, and
+    the same arithmetic for every backend. With one view per image they pass through untouched.
     """
-    import torch
-
     width = max(counts)
     if width == 1:
         return logits
-    device = logits.device
-    owner = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts)).to(device)
-    slot = torch.cat([torch.arange(count) for count in counts]).to(device)
-    fill = float("-inf") if how == "max-logit" else 0.0
-    table = torch.full((len(counts), width), fill, dtype=logits.dtype, device=device)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    slot = np.concatenate([np.arange(count) for count in counts])
+    fill = -np.inf if how == "max-logit" else 0.0
+    table = np.full((len(counts), width), fill, dtype=logits.dtype)
     table[owner, slot] = logits
     if how == "max-logit":
-        return table.amax(dim=1)
+        return table.max(axis=1)
     if how == "mean-logit":
-        return table.sum(dim=1) / torch.tensor(counts, dtype=logits.dtype, device=device)
+        return table.sum(axis=1) / np.asarray(counts, dtype=logits.dtype)
     raise ValueError(f"unknown aggregate {how!r}")
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """P(generated) from logits, in float64 and without overflow for large negative logits."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(logits, dtype=np.float64)))
 
 
 def preprocess(image: np.ndarray, policy: InputPolicy) -> np.ndarray:

@@ -197,6 +197,7 @@ def _add_api_routes(app: FastAPI, service: DetectionService, card: str | None, d
                 "model": detector.spec.display_name,
                 "model_hash": detector.model_hash,
                 "device": device,
+                "backend": backend_of(detector),
                 "pending": batcher.pending,
                 "batches": batcher.batches,
                 "images": batcher.images,
@@ -224,21 +225,28 @@ def warm_up(detector: Detector) -> None:
     detector.score([np.zeros((256, 256, 3), dtype=np.uint8)])
 
 
-def load_for_serving(model: str | None, device: str) -> tuple[Detector, str | None, str]:
+def backend_of(detector: Detector) -> str:
+    """What runs the detector's network: "onnx" (ONNX Runtime) or "torch"."""
+    return str(getattr(detector, "backend", "torch"))
+
+
+def load_for_serving(
+    model: str | None, device: str, backend: str = "auto"
+) -> tuple[Detector, str | None, str]:
     """Load a detector once, warm it up, and read its model card: (detector, card, device)."""
     from spotfake.detect import load_detector, pick_device, resolve_model
 
-    chosen = pick_device(device)
-    detector = load_detector(model, device=chosen)
+    detector = load_detector(model, device=device, backend=backend)
+    chosen = "cpu" if backend_of(detector) == "onnx" else pick_device(device)
     warm_up(detector)
     return detector, read_model_card(resolve_model(model)), chosen
 
 
 def app_from_environment() -> FastAPI:
     """The app for uvicorn worker processes (--workers N), configured by `spotfake serve`."""
-    detector, card, device = load_for_serving(
-        os.environ.get(ENV_MODEL) or None, os.environ.get(ENV_DEVICE, "auto")
-    )
     raw = os.environ.get(ENV_SETTINGS)
     settings = ServeSettings.from_json(raw) if raw else ServeSettings()
+    detector, card, device = load_for_serving(
+        os.environ.get(ENV_MODEL) or None, os.environ.get(ENV_DEVICE, "auto"), settings.backend
+    )
     return create_app(detector, settings, model_card=card, device=device)

@@ -109,6 +109,7 @@ class HealthResponse(BaseModel):
     model: str
     model_hash: str
     device: str
+    backend: str = "torch"
     pending: int
     batches: int
     images: int

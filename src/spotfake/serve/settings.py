@@ -31,6 +31,7 @@ class ServeSettings:
     keep_uploads: Path | None = None  # folder to save the uploaded bytes in; None saves nothing
     provenance: bool = True  # read C2PA, XMP, text chunks, EXIF, watermarks (decisive ones decide)
     check_adversarial: bool = False  # add evidence.adversarial (the shipped SpectralDefense model)
+    backend: str = "auto"  # what runs the network: auto, torch or onnx (see load_detector)
 
     def to_json(self) -> str:
         """JSON for the environment of worker processes (uvicorn --workers re-imports the app)."""
