@@ -51,7 +51,7 @@ EngineOpt = Annotated[
     typer.Option(
         case_sensitive=False,
         help="local: this process; ray: actors of a Ray cluster, each loading the model once "
-        "(needs spotfake[ray]).",
+        "(needs the ray extra of spotfake).",
     ),
 ]
 AddressOpt = Annotated[
