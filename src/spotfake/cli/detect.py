@@ -21,6 +21,22 @@ from spotfake.cli.common import (
     is_terminal,
     load_model,
 )
+from spotfake.cli.engine import (
+    DEFAULT_ACTOR_THREADS,
+    DEFAULT_ACTORS,
+    ActorsOpt,
+    ActorThreadsOpt,
+    AddressOpt,
+    Engine,
+    EngineOpt,
+    ParquetDirOpt,
+    RayOptions,
+    check_engine_options,
+    expand_datasets,
+    ray_job,
+    ray_records,
+    write_parquet,
+)
 from spotfake.cli.inputs import expand_arguments
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
@@ -28,6 +44,7 @@ from spotfake.cli.resume import check_resumable, plan_run, resume_note, select_s
 from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
+    from spotfake.engines.ray import RayJob
     from spotfake.models.base import Detector
 
 EXIT_OK = 0
@@ -152,6 +169,11 @@ def detect(
     retry_errors: RetryErrorsOpt = False,
     shard: ShardOpt = None,
     backend: BackendOpt = Backend.auto,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = DEFAULT_ACTORS,
+    actor_threads: ActorThreadsOpt = DEFAULT_ACTOR_THREADS,
+    parquet_dir: ParquetDirOpt = None,
 ) -> None:
     """Say which images are AI-generated: one record per image with its score and verdict.
 
@@ -161,7 +183,11 @@ def detect(
     check_resumable(
         resume, retry_errors, output, choose_format(fmt, output, is_terminal(sys.stdout))
     )
+    ray = RayOptions(address, actors, actor_threads, parquet_dir)
+    check_engine_options(engine, ray, output, resume)
     files = expand_arguments(paths, sys.stdin, recursive=recursive)
+    if engine is Engine.ray:
+        files = expand_datasets(files)
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     files = select_shard(files, shard)
@@ -170,6 +196,12 @@ def detect(
                         adversarial_model)  # fmt: skip
     if provenance and not quiet:
         _print_provenance_notice()
+    job = None
+    if engine is Engine.ray:
+        options = _Options(batch_size, threshold, workers, provenance, guard)
+        job = ray_job(ray, model, device.value, crops, options, adversarial_model, backend.value)
+    if job is not None and parquet_dir is not None:
+        _finish_parquet(files, parquet_dir, job, quiet)
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
     to_terminal = output is None and is_terminal(sys.stdout)
     plan = plan_run(files, output, resume, retry_errors, detector, threshold)
@@ -182,7 +214,7 @@ def detect(
     with _open_output(output, append=plan.append) as stream:
         writer = make_writer(chosen, stream, terminal=to_terminal)
         with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
-            options = _Options(batch_size, threshold, workers, provenance, guard)
+            options = _Options(batch_size, threshold, workers, provenance, guard, job)
             tally = plan.carried + _stream_records(detector, files, writer, advance, options)
         writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
@@ -211,6 +243,7 @@ class _Options:
     workers: int
     provenance: bool
     adversarial: Detector | None = None
+    ray: RayJob | None = None  # --engine ray: the actors score, with these options
 
 
 def _stream_records(
@@ -227,20 +260,31 @@ def _stream_records(
     tally = Tally()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProvenanceNotice)  # printed once by detect itself
-        records = iter_predict(
-            detector,
-            files,
-            batch_size=options.batch_size,
-            threshold=options.threshold,
-            workers=options.workers,
-            provenance=options.provenance,
-            adversarial=options.adversarial,
-        )
+        if options.ray is not None:
+            records = ray_records(files, options.ray)
+        else:
+            records = iter_predict(
+                detector,
+                files,
+                batch_size=options.batch_size,
+                threshold=options.threshold,
+                workers=options.workers,
+                provenance=options.provenance,
+                adversarial=options.adversarial,
+            )
         for prediction in records:
             writer.write(prediction)
             tally.add(prediction)
             advance()
     return tally
+
+
+def _finish_parquet(files: list[str], folder: Path, job: RayJob, quiet: bool) -> None:
+    """--parquet-dir: the Ray actors write the records into folder; the summary, then exit."""
+    tally = write_parquet(files, folder, job)
+    if not quiet:
+        typer.echo(f"{tally.summary()} (Parquet shards in {folder})", err=True)
+    raise typer.Exit(EXIT_SOME_FAILED if tally.failed else EXIT_OK)
 
 
 def _load_guard(detector: Detector, wanted: bool, path: Path | None) -> Detector | None:
