@@ -32,10 +32,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
+from bench_detect import SIDE, make_images  # the same synthetic JPEGs (benchmarks/ on the path)
 
-SIDE = 512
 TOLERANCE = 1e-6 + 1e-9  # one step of the 6-decimal rounding, plus float error
 
 
@@ -49,22 +47,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--actor-threads", type=int, default=1, help="CPUs per actor")
     parser.add_argument("--no-steady", action="store_true", help="skip the in-process rates")
     return parser.parse_args(argv)
-
-
-def make_images(folder: Path, n: int, seed: int = 0) -> None:
-    """N distinct 512x512 JPEGs (q90): smooth gradients, a ripple and Gaussian noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32) / SIDE
-    for index in range(n):
-        angle, freq = rng.uniform(0, np.pi), rng.uniform(4, 40)
-        ramp = np.cos(angle) * xx + np.sin(angle) * yy
-        ripple = np.sin(2 * np.pi * freq * ramp)
-        channels = [
-            rng.uniform(40, 200) + 60 * ramp * rng.uniform(-1, 1) + 20 * ripple for _ in range(3)
-        ]
-        image = np.stack(channels, axis=-1) + rng.normal(0, 12, (SIDE, SIDE, 3))
-        path = folder / f"img_{index:05d}.jpg"
-        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(path, quality=90)
 
 
 def cli_run(
