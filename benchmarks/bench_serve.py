@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=64, help="distinct JPEGs to cycle through")
     parser.add_argument("--model", default=None, help="shipped name or weights file")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--backend", default="auto", choices=("auto", "torch", "onnx"), help="serve --backend"
+    )
     return parser.parse_args(argv)
 
 
@@ -105,7 +108,7 @@ def free_port() -> int:
 def start_server(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen[bytes]:
     """`python -m spotfake serve` on loopback; returns once /healthz answers."""
     command = [sys.executable, "-m", "spotfake", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--device", args.device]
+    command += ["--port", str(port), "--device", args.device, "--backend", args.backend]
     if args.model:
         command += ["--model", args.model]
     with log.open("wb") as stream:
@@ -257,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(server)
     batches = max(1, int(str(health["batches"])))
     info = {
-        "model": f"{health['model']} ({health['model_hash']}) on {health['device']}",
+        "model": f"{health['model']} ({health['model_hash']}) on {health['device']}, "
+        f"backend {health.get('backend', '?')}",
         "images": f"{args.images} distinct {SIDE}x{SIDE} JPEGs (q90), one per request",
         "load before": ", ".join(f"{v:.2f}" for v in load_before) + f" ({os.cpu_count()} CPUs)",
         "server start": f"{startup:.1f} s (imports, model load, warm-up pass)",
