@@ -271,3 +271,31 @@ def test_crops_needs_a_model_that_crops(capsys: Capture, good_dir: Path, tmp_pat
     assert "--crops" in err and "needs a crop size" in err
     code, _, _ = _run(capsys, model, str(good_dir), "--crops", "1")
     assert code == 0
+
+
+def test_a_listing_or_manifest_stands_for_its_images(
+    capsys: Capture, tiny_model: Path, good_dir: Path, tmp_path: Path
+) -> None:
+    """A path,label CSV listing and an index manifest given as PATH are expanded to the images
+    they name, in their order, with the local engine as with --engine ray."""
+    listing = tmp_path / "listing.csv"
+    listing.write_text(f"path,label\n{good_dir / 'c.png'},1\n{good_dir / 'a.png'},0\n")
+    code, out, _ = _run(capsys, tiny_model, str(listing), str(good_dir / "b.jpg"))
+    assert code == 0 and _names(_jsonl(out)) == ["c.png", "a.png", "b.jpg"]
+    manifest = tmp_path / "manifest.csv"
+    assert main(["index", str(good_dir), "-o", str(manifest), "-q"]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, tiny_model, str(manifest))
+    assert code == 0 and sorted(_names(_jsonl(out))) == ["a.png", "b.jpg", "c.png", "d.jpg"]
+
+
+def test_a_csv_that_is_no_listing_is_reported_as_a_file(
+    capsys: Capture, tiny_model: Path, tmp_path: Path
+) -> None:
+    """A CSV whose labels cannot be read is not a listing: it gets its own error record."""
+    table = tmp_path / "broken.csv"
+    table.write_text("path,label\nx.png,maybe\n")
+    code, out, _ = _run(capsys, tiny_model, str(table))
+    records = _jsonl(out)
+    assert code == 1 and _names(records) == ["broken.csv"]
+    assert "not an image" in str(records[0]["error"])

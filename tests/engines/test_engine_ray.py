@@ -21,7 +21,8 @@ import pytest
 from PIL import Image
 
 from spotfake.cli import main
-from spotfake.engines.ray import dataset_paths, expand_inputs
+from spotfake.data.manifest import listed_paths
+from spotfake.engines.ray import expand_inputs
 
 Capture = pytest.CaptureFixture[str]
 SCORE_TOLERANCE = 1e-6 + 1e-9  # one step of the 6-decimal rounding: torch threads differ
@@ -154,8 +155,8 @@ def test_the_cli_does_not_import_ray() -> None:
 def test_a_listing_stands_for_its_images(images: Path, tmp_path: Path) -> None:
     listing = tmp_path / "list.csv"
     listing.write_text(f"path,label\n{images / 'img01.png'},real\nmissing.jpg,fake\n")
-    assert dataset_paths(str(listing)) == [str(images / "img01.png"), str(tmp_path / "missing.jpg")]
-    assert dataset_paths(str(images / "img01.png")) is None
+    assert listed_paths(str(listing)) == [str(images / "img01.png"), str(tmp_path / "missing.jpg")]
+    assert listed_paths(str(images / "img01.png")) is None
     paths = expand_inputs([str(listing), str(images / "img00.jpg")])
     assert paths == [
         str(images / "img01.png"),

@@ -32,12 +32,11 @@ from spotfake.cli.engine import (
     ParquetDirOpt,
     RayOptions,
     check_engine_options,
-    expand_datasets,
     ray_job,
     ray_records,
     write_parquet,
 )
-from spotfake.cli.inputs import expand_arguments
+from spotfake.cli.inputs import expand_arguments, expand_listings
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
 from spotfake.cli.resume import check_resumable, plan_run, resume_note, select_shard
@@ -185,9 +184,7 @@ def detect(
     )
     ray = RayOptions(address, actors, actor_threads, parquet_dir)
     check_engine_options(engine, ray, output, resume)
-    files = expand_arguments(paths, sys.stdin, recursive=recursive)
-    if engine is Engine.ray:
-        files = expand_datasets(files)
+    files = _listed(expand_arguments(paths, sys.stdin, recursive=recursive))
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     files = select_shard(files, shard)
@@ -220,6 +217,14 @@ def detect(
     if not quiet and (output is not None or chosen is not OutputFormat.table):
         typer.echo(tally.summary(), err=True)
     raise typer.Exit(EXIT_SOME_FAILED if tally.failed else EXIT_OK)
+
+
+def _listed(files: list[str]) -> list[str]:
+    """Manifests and path,label CSV listings among the inputs expanded to their images."""
+    try:
+        return expand_listings(files)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="'PATH'") from exc
 
 
 def wants_progress_bar(

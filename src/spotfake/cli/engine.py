@@ -127,20 +127,6 @@ def check_engine_options(
         )
 
 
-def expand_datasets(files: list[str]) -> list[str]:
-    """With --engine ray, a manifest or a path,label CSV listing among the inputs stands for
-    the images it names."""
-    from spotfake.engines.ray import dataset_paths
-
-    expanded: list[str] = []
-    for path in files:
-        try:
-            expanded.extend(dataset_paths(path) or [path])
-        except (OSError, ValueError) as exc:
-            raise typer.BadParameter(f"{path}: {exc}", param_hint="'PATH'") from exc
-    return expanded
-
-
 def ray_job(
     ray: RayOptions,
     model: str | None,

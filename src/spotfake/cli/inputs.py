@@ -34,3 +34,15 @@ def expand_arguments(
                 yield argument
 
     return list(iter_image_paths(raw(), recursive=recursive))
+
+
+def expand_listings(files: list[str]) -> list[str]:
+    """A manifest (CSV or Parquet) or a ``path,label`` CSV listing among the inputs stands for
+    the images it names, in its order; other paths are kept. ValueError or OSError when such a
+    file cannot be read."""
+    from spotfake.data.manifest import listed_paths
+
+    expanded: list[str] = []
+    for path in files:
+        expanded.extend(listed_paths(path) or [path])
+    return expanded

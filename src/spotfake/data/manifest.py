@@ -427,3 +427,17 @@ def _csv_header(path: str) -> list[str]:
             return next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
+
+
+def listed_paths(path: str) -> list[str] | None:
+    """The image paths a manifest (CSV or Parquet) or a ``path,label`` CSV listing names, without
+    probing any file; None when ``path`` is neither (an image, a folder, another file)."""
+    lower = path.lower()
+    if not os.path.isfile(path) or not lower.endswith((".csv", ".parquet")):
+        return None
+    if is_manifest_file(path):
+        return [record.path for record in read_manifest(path)]
+    try:
+        return [entry.location for entry in read_listing(path)]
+    except ValueError:
+        return None

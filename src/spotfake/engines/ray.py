@@ -269,31 +269,15 @@ def _quiet_ray_data() -> Iterator[None]:
 def expand_inputs(inputs: Inputs, recursive: bool = False) -> list[str]:
     """Image paths from files, folders, globs, manifests (CSV or Parquet) and path,label CSV
     listings, in order; manifests and listings stand for the images they list."""
+    from spotfake.data.manifest import listed_paths
     from spotfake.io import iter_image_paths
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
     paths: list[str] = []
     for argument in iter_image_paths(inputs, recursive=recursive):
-        paths.extend(dataset_paths(argument) or [argument])
+        paths.extend(listed_paths(argument) or [argument])
     return paths
-
-
-def dataset_paths(path: str) -> list[str] | None:
-    """The image paths a manifest or a CSV listing names (no file is probed); None when
-    ``path`` is neither."""
-    from spotfake.data.layouts import read_listing
-    from spotfake.data.manifest import is_manifest_file, read_manifest
-
-    lower = path.lower()
-    if not os.path.isfile(path) or not lower.endswith((".csv", ".parquet")):
-        return None
-    if is_manifest_file(path):
-        return [record.path for record in read_manifest(path)]
-    try:
-        return [entry.location for entry in read_listing(path)]
-    except ValueError:
-        return None
 
 
 def detect_on_ray(
