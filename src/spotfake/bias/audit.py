@@ -24,7 +24,6 @@ The pixel-statistics baseline (``pixels``) is reported beside the metadata one, 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,7 @@ from spotfake.bias.shortcut import (
     shortcut_auc,
     subsample,
 )
-from spotfake.bias.stats import describe, group_stats, table_label
+from spotfake.bias.stats import describe, group_stats, shares, table_label
 from spotfake.records import GENERATED, REAL, ImageRecord
 
 if TYPE_CHECKING:
@@ -209,14 +208,17 @@ def audit(
         shortcut_auc_ci_low=overall.ci_low,
         shortcut_auc_ci_high=overall.ci_high,
         confident=is_confident(verdict(overall.auc), overall.ci_low, overall.ci_high),
-        table_identity=table_identity(usable, tables),
+        table_identity=table_identity(usable, tables, stats),
         file_metadata=_file_metadata(sample, stats, folds, seed),
     )
 
 
-def table_identity(records: Sequence[ImageRecord], values: Confound) -> TableIdentity:
+def table_identity(
+    records: Sequence[ImageRecord], values: Confound, stats: dict[str, dict[str, Any]]
+) -> TableIdentity:
     """Per class: its JPEGs' tables by fingerprint, the IJG share, the share the other has;
-    values: the jpeg_tables confound (the classifier on the table values alone)."""
+    values: the jpeg_tables confound (the classifier on the table values alone); stats: the
+    classes' storage statistics, which already hold the IJG share of their JPEGs."""
     jpegs = {c: [r for r in records if r.label == c and r.jpeg_tables_id] for c in CLASS_NAMES}
     ids = {c: {r.jpeg_tables_id for r in rs} for c, rs in jpegs.items()}
     shared = {}
@@ -225,11 +227,10 @@ def table_identity(records: Sequence[ImageRecord], values: Confound) -> TableIde
         shared[CLASS_NAMES[c]] = (
             sum(r.jpeg_tables_id in other for r in rs) / len(rs) if rs else float("nan")
         )
-    stats = {CLASS_NAMES[c]: group_stats(rs) for c, rs in jpegs.items()}
     return TableIdentity(
         jpegs={CLASS_NAMES[c]: len(rs) for c, rs in jpegs.items()},
-        tables={CLASS_NAMES[c]: _shares([table_label(r) for r in rs]) for c, rs in jpegs.items()},
-        standard={name: s["jpeg_tables_standard"] for name, s in stats.items()},
+        tables={CLASS_NAMES[c]: shares([table_label(r) for r in rs]) for c, rs in jpegs.items()},
+        standard={name: stats[name]["jpeg_tables_standard"] for name in CLASS_NAMES.values()},
         shared=shared,
         values_auc=values.auc,
         verdict=values.verdict,
@@ -237,12 +238,6 @@ def table_identity(records: Sequence[ImageRecord], values: Confound) -> TableIde
         ci_high=values.ci_high,
         confident=values.confident,
     )
-
-
-def _shares(labels: list[str]) -> dict[str, float]:
-    """Share of each label, most common first."""
-    counts = Counter(labels)
-    return {k: n / len(labels) for k, n in counts.most_common()}
 
 
 def _file_metadata(

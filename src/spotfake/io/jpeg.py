@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -146,8 +146,13 @@ def format_tables(tables: Tables) -> str:
     return ";".join(",".join(str(v) for v in table) for table in tables)
 
 
+@lru_cache(maxsize=4096)
 def parse_tables(text: str) -> Tables:
-    """The tables written by format_tables; ValueError when they are not 64-entry tables."""
+    """The tables written by format_tables; ValueError when they are not 64-entry tables.
+
+    Cached: a dataset holds few distinct tables, and the audit reads each record's several
+    times (values, distance from IJG, per generator).
+    """
     tables = tuple(tuple(int(v) for v in part.split(",")) for part in text.split(";") if part)
     if not tables or any(len(table) != 64 for table in tables):
         raise ValueError(f"not JPEG quantisation tables: {text[:40]!r}")
