@@ -68,6 +68,7 @@ def load_detector(
     crops: int | None = None,
     crops_min_side: int = 0,
     backend: str = "auto",
+    precision: str = "fp32",
 ) -> Detector:
     """Load a shipped model by name (default: the embedded default) or weights from a local path.
 
@@ -78,8 +79,11 @@ def load_detector(
     ``backend``: "torch", "onnx" (CNN detectors on the CPU through ONNX Runtime, exported once
     into a cache: spotfake.models.onnx_runtime; BackendError where it cannot run) or "auto"
     (onnx where the model runs on the CPU and can be exported, else torch).
+    ``precision``: "fp32" (the precision thresholds were calibrated in: a GPU gives the
+    CPU's scores), or "fp16" / "bf16" (AMP: autocast, CNN detectors on the torch backend).
     """
     detector = _load_on_backend(resolve_model(name_or_path), device, backend)
+    _apply_precision(detector, precision)
     if crops is not None:
         try:
             detector.spec = detector.spec.with_crops(crops, crops_min_side)
@@ -105,6 +109,24 @@ def _load_on_backend(weights: Path, device: str, backend: str) -> Detector:
     from spotfake.models.onnx_runtime import load_onnx
 
     return load_onnx(weights, required=backend == "onnx")
+
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def _apply_precision(detector: Detector, precision: str) -> None:
+    """Run a CNN detector's forward pass in ``precision`` (see load_detector)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    set_precision = getattr(detector, "set_precision", None)
+    if set_precision is None:
+        if precision != "fp32":
+            raise BackendError(
+                f"precision {precision}: only CNN detectors on the torch backend run in reduced "
+                "precision (use --backend torch)"
+            )
+        return
+    set_precision(precision)
 
 
 def pick_device(device: str = "auto") -> str:
@@ -142,10 +164,11 @@ class Decoded:
     """One input after decoding: its pixels and file record, or why it could not be read."""
 
     name: str
-    pixels: np.ndarray | None
+    pixels: np.ndarray | Any | None  # Any: an HWC uint8 torch tensor decoded on the device
     record: ImageRecord | None
     error: str | None
     findings: list[Finding] | None = None  # provenance; None: not read
+    data: bytes | None = None  # a JPEG's bytes waiting for the device decoder
 
 
 def predict(
@@ -181,22 +204,30 @@ def iter_predict(
     workers: int = 2,
     provenance: bool = True,
     adversarial: Detector | None = None,
+    decode: str = "cpu",
 ) -> Iterator[Prediction]:
     """Stream Predictions in input order, decoding the next images while the model scores.
 
     Provenance is read in the decoding threads, on the pixels decoded there. ``adversarial``:
     a detector of attacks (``adversarial_guard``) whose verdict goes into each record's
-    ``evidence["adversarial"]``.
+    ``evidence["adversarial"]``. ``decode="device"``: JPEG files the device decoder takes
+    (spotfake.io.device) are decoded a batch at a time on the detector's device (nvJPEG on a
+    GPU), the rest on the CPU; it needs a torch CNN detector and reads no provenance.
     """
     items = _as_items(inputs)
     chosen = detector.spec.threshold if threshold is None else threshold
+    check_decode(detector, decode, provenance, adversarial)
     if provenance:
         from spotfake.provenance.read import warn_disabled_readers
 
         warn_disabled_readers()  # once per process, for readers a missing library disables
-    load = partial(decode_input, provenance=provenance)
+    load: Callable[[int, ImageInput], Decoded] = partial(decode_input, provenance=provenance)
+    if decode == "device":
+        load = _read_for_device
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for chunk in _prefetched_chunks(pool, items, batch_size, load):
+            if decode == "device":
+                _decode_on_device(chunk, str(getattr(detector, "device", "cpu")))
             pixels = [item.pixels for item in chunk if item.pixels is not None]
             scores = iter(detector.score(pixels) if pixels else np.empty(0))
             checks = iter(adversarial_evidence(adversarial, pixels) if adversarial else [])
@@ -226,6 +257,64 @@ def decode_input(index: int, source: ImageInput, provenance: bool = False) -> De
     except ImageReadError as exc:
         return Decoded(name, None, None, str(exc))
     return Decoded(name, pixels, None, None, _findings(None, pixels) if provenance else None)
+
+
+DECODERS = ("cpu", "device")
+
+
+def check_decode(
+    detector: Detector, decode: str, provenance: bool, adversarial: Detector | None
+) -> None:
+    """Refuse a ``decode`` that cannot run with these options (see iter_predict)."""
+    if decode not in DECODERS:
+        raise ValueError(f"decode must be one of {', '.join(DECODERS)}, not {decode!r}")
+    if decode == "cpu":
+        return
+    if not hasattr(detector, "set_precision"):
+        raise BackendError(
+            "decoding on the device needs a CNN detector on the torch backend (--backend torch)"
+        )
+    if provenance or adversarial is not None:
+        raise ValueError(
+            "decoding on the device reads no provenance and makes no adversarial check: "
+            "turn provenance off (--no-provenance) and leave the check out"
+        )
+
+
+def _read_for_device(index: int, source: ImageInput) -> Decoded:
+    """A JPEG file's record and bytes for the device decoder; anything else decoded here."""
+    if isinstance(source, (str, Path)):
+        from spotfake.io.device import read_for_device
+
+        accepted = read_for_device(source)
+        if accepted is not None:
+            return Decoded(str(source), None, accepted.record, None, data=accepted.data)
+    return decode_input(index, source)
+
+
+def _decode_on_device(chunk: list[Decoded], device: str) -> None:
+    """Decode the chunk's waiting JPEGs in one batch on ``device``; a file the device decoder
+    refuses is read on the CPU instead, so its error (or pixels) are the CPU reader's."""
+    waiting = [index for index, item in enumerate(chunk) if item.data is not None]
+    if not waiting:
+        return
+    from spotfake.io.device import decode_jpegs
+
+    decoded = decode_jpegs([chunk[i].data for i in waiting], device)  # type: ignore[misc]
+    for index, pixels in zip(waiting, decoded, strict=True):
+        record = chunk[index].record
+        if (
+            pixels is None
+            or record is None
+            or tuple(pixels.shape[:2])
+            != (
+                record.height,
+                record.width,
+            )
+        ):
+            chunk[index] = decode_input(index, chunk[index].name)
+        else:
+            chunk[index].pixels, chunk[index].data = pixels, None
 
 
 def decode_bytes(data: bytes, name: str, max_pixels: int, provenance: bool = True) -> Decoded:

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
@@ -18,6 +19,8 @@ from spotfake.cli.common import (
     Device,
     DeviceOpt,
     ModelOpt,
+    Precision,
+    PrecisionOpt,
     is_terminal,
     load_model,
 )
@@ -149,6 +152,22 @@ ShardOpt = Annotated[
 ]
 
 
+class Decode(StrEnum):
+    """Where JPEG files are decoded."""
+
+    cpu = "cpu"
+    device = "device"
+
+
+DecodeOpt = Annotated[
+    Decode,
+    typer.Option(
+        help="device: decode JPEG files in batches on the model's GPU (nvJPEG), the others "
+        "on the CPU; needs --backend torch and --no-provenance.",
+    ),
+]
+
+
 def detect(
     paths: PathsArg,
     model: ModelOpt = None,
@@ -168,6 +187,8 @@ def detect(
     retry_errors: RetryErrorsOpt = False,
     shard: ShardOpt = None,
     backend: BackendOpt = Backend.auto,
+    precision: PrecisionOpt = Precision.fp32,
+    decode: DecodeOpt = Decode.cpu,
     engine: EngineOpt = Engine.local,
     address: AddressOpt = None,
     actors: ActorsOpt = DEFAULT_ACTORS,
@@ -188,9 +209,10 @@ def detect(
     if not files:
         typer.echo("spotfake detect: no images found in the given paths", err=True)
     files = select_shard(files, shard)
-    detector = load_model(model, device, crops, backend)
+    detector = load_model(model, device, crops, backend, precision)
     guard = _load_guard(detector, check_adversarial or adversarial_model is not None,
                         adversarial_model)  # fmt: skip
+    _check_decode(detector, decode, provenance, guard, engine)
     if provenance and not quiet:
         _print_provenance_notice()
     job = None
@@ -211,7 +233,7 @@ def detect(
     with _open_output(output, append=plan.append) as stream:
         writer = make_writer(chosen, stream, terminal=to_terminal)
         with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
-            options = _Options(batch_size, threshold, workers, provenance, guard, job)
+            options = _Options(batch_size, threshold, workers, provenance, guard, job, decode.value)
             tally = plan.carried + _stream_records(detector, files, writer, advance, options)
         writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
@@ -249,6 +271,7 @@ class _Options:
     provenance: bool
     adversarial: Detector | None = None
     ray: RayJob | None = None  # --engine ray: the actors score, with these options
+    decode: str = "cpu"
 
 
 def _stream_records(
@@ -276,12 +299,29 @@ def _stream_records(
                 workers=options.workers,
                 provenance=options.provenance,
                 adversarial=options.adversarial,
+                decode=options.decode,
             )
         for prediction in records:
             writer.write(prediction)
             tally.add(prediction)
             advance()
     return tally
+
+
+def _check_decode(
+    detector: Detector, decode: Decode, provenance: bool, guard: Detector | None, engine: Engine
+) -> None:
+    """--decode device: a usage error where it cannot run, before any file is read."""
+    if decode is Decode.cpu:
+        return
+    if engine is Engine.ray:
+        raise typer.BadParameter("the Ray actors decode on the CPU", param_hint="'--decode'")
+    from spotfake.detect import check_decode
+
+    try:
+        check_decode(detector, decode.value, provenance, guard)
+    except (ValueError, SpotfakeError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--decode'") from exc
 
 
 def _finish_parquet(files: list[str], folder: Path, job: RayJob, quiet: bool) -> None:

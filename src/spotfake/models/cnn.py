@@ -11,6 +11,12 @@ keeps the local correlations that generators' upsampling layers leave and little
 With ``InputPolicy.crops`` > 1 an image is scored through several crop windows spread over it
 (models/windows.py), each preprocessed as the single crop is; their logits are aggregated
 (mean or max) before the sigmoid, so large images are seen beyond their centre.
+
+On a GPU (``CNNDetector.to("cuda")``) the uint8 windows travel to the device, a quarter of the
+bytes of float32, through pinned memory, and are normalised there; images already decoded on
+the device (spotfake.io.device) are cut there without a round trip. ``precision`` "fp16" or
+"bf16" runs the forward pass under autocast (AMP); the default stays float32, the precision
+the shipped thresholds were calibrated in, so that a GPU gives the CPU's scores.
 """
 
 from __future__ import annotations
@@ -59,34 +65,54 @@ class WindowScorer(ABC):
         Windows are cut from the uint8 pixels before normalising, so the cost follows the
         number of crops, not the image size.
         """
+        return [normalise(window, self.spec.input) for window in self.windows(image)]
+
+    def windows(self, image: Any) -> list[Any]:
+        """The uint8 HxWx3 windows (views, no copies) behind ``views``: upscaled or resized as
+        the spec says, then trimmed. Works on numpy arrays and on HWC torch tensors alike."""
         policy = self.spec.input
         pixels = self.prepare(image)
         if policy.resize is not None:
             pixels = _resize_short_side(pixels, policy.resize)
-        return [self._trim(normalise(window, policy)) for window in crop_views(pixels, policy)]
+        return [self._trim(window, axis=0) for window in crop_views(pixels, policy)]
 
-    def _trim(self, chw: np.ndarray) -> np.ndarray:
-        """Trim each side to a multiple of ``multiple`` (centred) for backbones that need it."""
+    def scoring_views(self, image: Any) -> list[Any]:
+        """What ``score`` feeds the network for one image (a backend may keep them uint8)."""
+        return self.views(image)
+
+    def stack(self, views: list[Any]) -> Any:
+        """One batch from views of one shape (see ``forward``)."""
+        return np.stack(views)
+
+    def _trim(self, array: Any, axis: int = 1) -> Any:
+        """Trim the two spatial sides (from ``axis``: 1 for CHW, 0 for HWC) to a multiple of
+        ``multiple``, centred, for backbones that need it."""
         if self.multiple > 1:
-            height = chw.shape[1] - chw.shape[1] % self.multiple
-            width = chw.shape[2] - chw.shape[2] % self.multiple
-            top, left = (chw.shape[1] - height) // 2, (chw.shape[2] - width) // 2
-            chw = np.ascontiguousarray(chw[:, top : top + height, left : left + width])
-        return chw
+            height, width = array.shape[axis], array.shape[axis + 1]
+            new_h, new_w = height - height % self.multiple, width - width % self.multiple
+            top, left = (height - new_h) // 2, (width - new_w) // 2
+            index = [slice(None)] * array.ndim
+            index[axis] = slice(top, top + new_h)
+            index[axis + 1] = slice(left, left + new_w)
+            array = array[tuple(index)]
+            if isinstance(array, np.ndarray) and axis == 1:
+                array = np.ascontiguousarray(array)
+        return array
 
     def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """sigmoid of each image's logit, aggregated over its views when the spec has crops > 1."""
         out = np.empty(len(images), dtype=np.float64)
         # Images a chunk at a time, so that their views (float32) never all sit in memory.
         for start in range(0, len(images), MAX_VIEWS_PER_PASS):
-            per_image = [self.views(image) for image in images[start : start + MAX_VIEWS_PER_PASS]]
+            chunk = images[start : start + MAX_VIEWS_PER_PASS]
+            per_image = [self.scoring_views(image) for image in chunk]
             counts = [len(views) for views in per_image]
             logits = self.view_logits([view for views in per_image for view in views])
             merged = aggregate_logits(logits, counts, self.spec.input.aggregate)
             out[start : start + len(counts)] = sigmoid(merged)
         return out
 
-    def view_logits(self, views: list[np.ndarray]) -> np.ndarray:
+    def view_logits(self, views: list[Any]) -> np.ndarray:
         """Logits of every view in order (float32), one forward pass per view shape."""
         # Views of one shape share a batch (all crops of all images in the common case);
         # images smaller than the crop go in their own.
@@ -99,7 +125,7 @@ class WindowScorer(ABC):
             # images at once, and their activations together would not fit in memory.
             for start in range(0, len(indices), MAX_VIEWS_PER_PASS):
                 chunk = indices[start : start + MAX_VIEWS_PER_PASS]
-                logits[chunk] = self.forward(np.stack([views[i] for i in chunk]))
+                logits[chunk] = self.forward(self.stack([views[i] for i in chunk]))
         return logits
 
 
@@ -142,11 +168,27 @@ class CNNDetector(WindowScorer, TorchDetector):
         # channels_last runs this family of convolutions about 1.7x faster on CPU.
         self.model.to(memory_format=torch.channels_last)
         self.device = "cpu"
+        self.precision = "fp32"
+        # Normalise on the device (uint8 windows travel); on the CPU numpy does it in place.
+        self.device_preprocess = False
 
     def to(self, device: str) -> CNNDetector:
         self.model.to(device)
         self.device = device
+        self.device_preprocess = not str(device).startswith("cpu")
         self.weights_changed()
+        return self
+
+    def set_precision(self, precision: str) -> CNNDetector:
+        """ "fp32" (the default), or "fp16" / "bf16": the forward pass under torch.autocast.
+
+        Logits move (by up to 0.3 for the embedded model under bf16 on the CPU, which keeps 8
+        mantissa bits; fp16 keeps 11); thresholds were calibrated in float32, so a score near
+        the threshold may change its verdict.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self.precision = precision
         return self
 
     def state_dict(self) -> dict[str, Any]:
@@ -160,18 +202,77 @@ class CNNDetector(WindowScorer, TorchDetector):
         """Raw logits for a normalised NCHW tensor already on the model's device."""
         return self.model(batch).reshape(-1)
 
-    def score(self, images: Sequence[np.ndarray]) -> np.ndarray:
+    def score(self, images: Sequence[Any]) -> np.ndarray:
+        """As WindowScorer.score; images may also be HWC uint8 torch tensors (device decode)."""
         self.model.eval()
         return super().score(images)
 
-    def forward(self, batch: np.ndarray) -> np.ndarray:
-        """The torch model's logits for a normalised NCHW float32 batch, on its device."""
+    def scoring_views(self, image: Any) -> list[Any]:
+        """Normalised float32 views on the CPU; uint8 windows when the device normalises."""
+        if _is_tensor(image) and not (self.device_preprocess and self._cuts_on_device()):
+            image = image.cpu().numpy()  # numpy normalises; upscaling and resizing use Pillow
+        return self.windows(image) if self.device_preprocess else self.views(image)
+
+    def _cuts_on_device(self) -> bool:
+        """Whether windows can be cut from a tensor as it is: no upscale and no resize."""
+        return self.upscale == 1 and self.spec.input.resize is None
+
+    def stack(self, views: list[Any]) -> Any:
+        """A numpy batch on the CPU; on the device, one uint8 NHWC tensor there (host windows
+        stacked in pinned memory and copied once, device windows stacked in place)."""
+        if not self.device_preprocess:
+            return np.stack(views)
+        import torch
+
+        if not any(_is_tensor(view) for view in views):
+            host = torch.from_numpy(np.stack(views))
+            if str(self.device).startswith("cuda"):
+                host = host.pin_memory()
+            return host.to(self.device, non_blocking=True)
+        return torch.stack([torch.as_tensor(view).to(self.device) for view in views])
+
+    def forward(self, batch: Any) -> np.ndarray:
+        """The torch model's logits for a batch, on its device: a normalised NCHW float32 numpy
+        batch, or a uint8 NHWC tensor (``stack``) normalised here with the spec's mean and std."""
         import torch
 
         with torch.inference_mode():
-            tensor = torch.from_numpy(batch).to(self.device)
+            if _is_tensor(batch):
+                tensor = self._normalise_on_device(batch)
+            else:
+                tensor = torch.from_numpy(batch).to(self.device)
+            # NHWC permuted to NCHW is channels_last already; numpy batches are made so here.
             tensor = tensor.contiguous(memory_format=torch.channels_last)
-            return self.logits(tensor).float().cpu().numpy()
+            with self._autocast():
+                logits = self.logits(tensor)
+            return logits.float().cpu().numpy()
+
+    def _normalise_on_device(self, batch: Any) -> Any:
+        """uint8 NHWC -> float32 NCHW with the spec's mean and std, as ``normalise`` does."""
+        import torch
+
+        policy = self.spec.input
+        mean = torch.tensor(policy.mean, device=batch.device).view(1, 3, 1, 1) * 255.0
+        std = torch.tensor(policy.std, device=batch.device).view(1, 3, 1, 1) * 255.0
+        return (batch.permute(0, 3, 1, 2).float() - mean) / std
+
+    def _autocast(self) -> Any:
+        import contextlib
+
+        import torch
+
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        return torch.autocast(device_type=str(self.device).split(":")[0], dtype=dtype)
+
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def _is_tensor(value: Any) -> bool:
+    """A torch tensor, told apart without importing torch."""
+    return type(value).__module__.startswith("torch") and hasattr(value, "device")
 
 
 # Views scored in one forward pass, at most: bounds memory (about 1.5 GB of activations for
