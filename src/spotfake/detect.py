@@ -303,15 +303,8 @@ def _decode_on_device(chunk: list[Decoded], device: str) -> None:
     decoded = decode_jpegs([chunk[i].data for i in waiting], device)  # type: ignore[misc]
     for index, pixels in zip(waiting, decoded, strict=True):
         record = chunk[index].record
-        if (
-            pixels is None
-            or record is None
-            or tuple(pixels.shape[:2])
-            != (
-                record.height,
-                record.width,
-            )
-        ):
+        size = None if record is None else (record.height, record.width)
+        if pixels is None or tuple(pixels.shape[:2]) != size:
             chunk[index] = decode_input(index, chunk[index].name)
         else:
             chunk[index].pixels, chunk[index].data = pixels, None
