@@ -163,3 +163,17 @@ def test_a_listing_stands_for_its_images(images: Path, tmp_path: Path) -> None:
         str(tmp_path / "missing.jpg"),
         str(images / "img00.jpg"),
     ]
+
+
+def test_the_actors_load_the_precision_asked_for(model: Path) -> None:
+    """--precision reaches each actor's detector (the actor class, built here without Ray)."""
+    pytest.importorskip("pyarrow")
+    from spotfake.cli.detect import _Options
+    from spotfake.cli.engine import RayOptions, ray_job
+    from spotfake.engines.ray import BatchScorer
+
+    options = _Options(batch_size=4, threshold=None, workers=1, provenance=False)
+    ray = RayOptions(None, 1, 1, None)
+    job = ray_job(ray, str(model), "cpu", None, options, None, "torch", "bf16")
+    assert job.precision == "bf16"
+    assert BatchScorer(job).detector.precision == "bf16"  # type: ignore[attr-defined]

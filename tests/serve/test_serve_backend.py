@@ -39,3 +39,15 @@ def test_healthz_names_the_backend(
         health = make_client(detector).get("/healthz").json()
         assert health["backend"] == backend
         assert health["model_hash"] == detector.model_hash
+
+
+def test_precision_travels_to_workers_and_shows_in_healthz(
+    tiny_model: Path, make_client: Callable[..., TestClient]
+) -> None:
+    settings = ServeSettings(backend="torch", precision="bf16")
+    assert ServeSettings.from_json(settings.to_json()).precision == "bf16"
+    assert ServeSettings().precision == "fp32"
+    detector, _, _ = load_for_serving(str(tiny_model), "cpu", "torch", "bf16")
+    assert make_client(detector).get("/healthz").json()["precision"] == "bf16"
+    plain = load_detector(tiny_model, device="cpu", backend="onnx")
+    assert make_client(plain).get("/healthz").json()["precision"] == "fp32"

@@ -218,7 +218,10 @@ def detect(
     job = None
     if engine is Engine.ray:
         options = _Options(batch_size, threshold, workers, provenance, guard)
-        job = ray_job(ray, model, device.value, crops, options, adversarial_model, backend.value)
+        job = ray_job(
+            ray, model, device.value, crops, options, adversarial_model, backend.value,
+            precision.value,
+        )  # fmt: skip
     if job is not None and parquet_dir is not None:
         _finish_parquet(files, parquet_dir, job, quiet)
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))

@@ -135,6 +135,7 @@ def ray_job(
     options: PredictOptions,
     adversarial_model: Path | None,
     backend: str = "auto",
+    precision: str = "fp32",
 ) -> RayJob:
     """What the actors run, from detect's options.
 
@@ -164,6 +165,7 @@ def ray_job(
         adversarial_model=None if adversarial_model is None else os.fspath(adversarial_model),
         address=ray.address,
         backend=backend,
+        precision=precision,
     )
 
 

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spotfake.cli.common import Backend, BackendOpt, Device, ModelOpt, load_model
+from spotfake.cli.common import (
+    Backend,
+    BackendOpt,
+    Device,
+    ModelOpt,
+    Precision,
+    PrecisionOpt,
+    load_model,
+)
 from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
@@ -75,6 +83,7 @@ def serve(
     provenance: ProvenanceOpt = True,
     check_adversarial: CheckAdversarialOpt = False,
     backend: BackendOpt = Backend.auto,
+    precision: PrecisionOpt = Precision.fp32,
 ) -> None:
     """Serve the detector over HTTP: the web page at /, the API under /v1, docs at /docs.
 
@@ -94,6 +103,7 @@ def serve(
         provenance=provenance,
         check_adversarial=check_adversarial,
         backend=backend.value,
+        precision=precision.value,
     )
     uvicorn = _import_server()
     if provenance:
@@ -124,7 +134,9 @@ def _build_app(model: str | None, device: Device, settings: ServeSettings) -> tu
     from spotfake.serve.app import backend_of, create_app, warm_up
     from spotfake.serve.model_info import read_model_card
 
-    detector = load_model(model, device, backend=Backend(settings.backend))
+    detector = load_model(
+        model, device, backend=Backend(settings.backend), precision=Precision(settings.precision)
+    )
     warm_up(detector)
     chosen = str(getattr(detector, "device", "cpu"))
     card = read_model_card(resolve_model(model))
@@ -159,9 +171,12 @@ def _serve_workers(
         resolve_model(model)
     except SpotfakeError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--model'") from exc
-    if settings.backend != Backend.torch:
-        # Export once here (a usage error when the backend cannot run), not in every worker.
-        load_model(model, device, backend=Backend(settings.backend))
+    if settings.backend != Backend.torch or settings.precision != Precision.fp32:
+        # Export once here, and refuse here what cannot run, not in every worker.
+        load_model(
+            model, device, backend=Backend(settings.backend),
+            precision=Precision(settings.precision),
+        )  # fmt: skip
     os.environ[ENV_MODEL] = model or ""
     os.environ[ENV_DEVICE] = device.value
     os.environ[ENV_SETTINGS] = settings.to_json()

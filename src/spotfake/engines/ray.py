@@ -77,6 +77,7 @@ class RayJob:
     address: str | None = None
     cwd: str | None = None
     backend: str = "auto"  # what runs the network in each actor (load_detector's backend)
+    precision: str = "fp32"  # the forward pass in each actor (load_detector's precision)
 
     @property
     def gpus(self) -> float:
@@ -99,8 +100,9 @@ class BatchScorer:
             os.chdir(job.cwd)  # this actor's own process: relative paths as the caller meant
         self.job = job
         self.detector = load_detector(
-            job.model, device=job.device, crops=job.crops, backend=job.backend
-        )
+            job.model, device=job.device, crops=job.crops, backend=job.backend,
+            precision=job.precision,
+        )  # fmt: skip
         self.guard: Detector | None = None
         if job.adversarial or job.adversarial_model is not None:
             self.guard = adversarial_guard(self.detector, job.adversarial_model)

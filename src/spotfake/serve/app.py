@@ -198,6 +198,7 @@ def _add_api_routes(app: FastAPI, service: DetectionService, card: str | None, d
                 "model_hash": detector.model_hash,
                 "device": device,
                 "backend": backend_of(detector),
+                "precision": str(getattr(detector, "precision", "fp32")),
                 "pending": batcher.pending,
                 "batches": batcher.batches,
                 "images": batcher.images,
@@ -231,12 +232,12 @@ def backend_of(detector: Detector) -> str:
 
 
 def load_for_serving(
-    model: str | None, device: str, backend: str = "auto"
+    model: str | None, device: str, backend: str = "auto", precision: str = "fp32"
 ) -> tuple[Detector, str | None, str]:
     """Load a detector once, warm it up, and read its model card: (detector, card, device)."""
     from spotfake.detect import load_detector, pick_device, resolve_model
 
-    detector = load_detector(model, device=device, backend=backend)
+    detector = load_detector(model, device=device, backend=backend, precision=precision)
     chosen = "cpu" if backend_of(detector) == "onnx" else pick_device(device)
     warm_up(detector)
     return detector, read_model_card(resolve_model(model)), chosen
@@ -247,6 +248,9 @@ def app_from_environment() -> FastAPI:
     raw = os.environ.get(ENV_SETTINGS)
     settings = ServeSettings.from_json(raw) if raw else ServeSettings()
     detector, card, device = load_for_serving(
-        os.environ.get(ENV_MODEL) or None, os.environ.get(ENV_DEVICE, "auto"), settings.backend
+        os.environ.get(ENV_MODEL) or None,
+        os.environ.get(ENV_DEVICE, "auto"),
+        settings.backend,
+        settings.precision,
     )
     return create_app(detector, settings, model_card=card, device=device)

@@ -110,6 +110,7 @@ class HealthResponse(BaseModel):
     model_hash: str
     device: str
     backend: str = "torch"
+    precision: str = "fp32"
     pending: int
     batches: int
     images: int

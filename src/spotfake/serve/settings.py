@@ -32,6 +32,7 @@ class ServeSettings:
     provenance: bool = True  # read C2PA, XMP, text chunks, EXIF, watermarks (decisive ones decide)
     check_adversarial: bool = False  # add evidence.adversarial (the shipped SpectralDefense model)
     backend: str = "auto"  # what runs the network: auto, torch or onnx (see load_detector)
+    precision: str = "fp32"  # the forward pass: fp32, or fp16 / bf16 autocast (torch backend)
 
     def to_json(self) -> str:
         """JSON for the environment of worker processes (uvicorn --workers re-imports the app)."""
