@@ -9,7 +9,7 @@ the script works, not a GPU figure.
 
 Images are bench_detect's N synthetic 512x512 JPEGs (q90). Stages, each after a warm-up batch:
 "decode" is Pillow (read_image, one thread) against the batched device decoder; "model" is
-Detector.score on images decoded beforehand, float32 and AMP (fp16, the CUDA default);
+Detector.score on images decoded beforehand, float32 and AMP (fp16; predict runs in fp16 too);
 "predict" is iter_predict end to end with CPU decoding in --workers threads, then with
 ``decode="device"``. Agreement: the largest logit change AMP makes against float32, and the
 largest score change device decoding makes against Pillow's pixels. Peak GPU memory from
