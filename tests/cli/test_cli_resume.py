@@ -255,3 +255,21 @@ def test_shards_split_the_listing_without_overlap(
     assert all(parts), "30 paths leave no part of 3 empty"
     everything = [name for part in parts for name in part]
     assert sorted(everything) == sorted(image.name for image in many_dir.iterdir())
+
+
+def test_a_second_run_into_a_file_being_written_is_refused(
+    capsys: pytest.CaptureFixture[str], tiny_model: Path, good_dir: Path, tmp_path: Path
+) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    args = ["detect", "-q", str(good_dir), "--model", str(tiny_model), "-o", str(out)]
+    with out.open("a") as holder:  # what a running detect holds from planning to the last record
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for extra in ([], ["--resume"]):
+            assert main([*args, *extra]) == 2
+            words = " ".join(capsys.readouterr().err.replace("│", " ").split())
+            assert "being written by another spotfake detect" in words
+            assert out.read_text() == ""
+    assert main(args) == 0  # released: the run goes ahead
+    assert len(out.read_text().splitlines()) == 3

@@ -42,7 +42,13 @@ from spotfake.cli.engine import (
 from spotfake.cli.inputs import expand_arguments, expand_listings
 from spotfake.cli.output import OutputFormat, RecordWriter, Tally, choose_format, make_writer
 from spotfake.cli.progress import Advance, progress_bar
-from spotfake.cli.resume import check_resumable, plan_run, resume_note, select_shard
+from spotfake.cli.resume import (
+    check_resumable,
+    output_lock,
+    plan_run,
+    resume_note,
+    select_shard,
+)
 from spotfake.errors import SpotfakeError
 
 if TYPE_CHECKING:
@@ -226,19 +232,22 @@ def detect(
         _finish_parquet(files, parquet_dir, job, quiet)
     chosen = choose_format(fmt, output, is_terminal(sys.stdout))
     to_terminal = output is None and is_terminal(sys.stdout)
-    plan = plan_run(files, output, resume, retry_errors, detector, threshold)
-    if resume and output is not None and not quiet:
-        typer.echo(resume_note(output, plan), err=True)
-    files = plan.todo
-    show_bar = not quiet and wants_progress_bar(
-        len(files), batch_size, chosen, to_terminal, is_terminal(sys.stderr)
-    )
-    with _open_output(output, append=plan.append) as stream:
-        writer = make_writer(chosen, stream, terminal=to_terminal)
-        with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
-            options = _Options(batch_size, threshold, workers, provenance, guard, job, decode.value)
-            tally = plan.carried + _stream_records(detector, files, writer, advance, options)
-        writer.close()
+    with output_lock(output):
+        plan = plan_run(files, output, resume, retry_errors, detector, threshold)
+        if resume and output is not None and not quiet:
+            typer.echo(resume_note(output, plan), err=True)
+        files = plan.todo
+        show_bar = not quiet and wants_progress_bar(
+            len(files), batch_size, chosen, to_terminal, is_terminal(sys.stderr)
+        )
+        with _open_output(output, append=plan.append) as stream:
+            writer = make_writer(chosen, stream, terminal=to_terminal)
+            with progress_bar(len(files), sys.stderr, enabled=show_bar, label="detect") as advance:
+                options = _Options(
+                    batch_size, threshold, workers, provenance, guard, job, decode.value
+                )
+                tally = plan.carried + _stream_records(detector, files, writer, advance, options)
+            writer.close()
     if not quiet and (output is not None or chosen is not OutputFormat.table):
         typer.echo(tally.summary(), err=True)
     raise typer.Exit(EXIT_SOME_FAILED if tally.failed else EXIT_OK)

@@ -5,6 +5,10 @@ recorded there (a score or a per-file error: both are answers, and a corrupt fil
 --retry-errors redoes the errors), and appends the rest. JSON lines because each record is one
 self-contained line: a run killed mid-write leaves at most a cut last line, which is dropped,
 and every record names the model and threshold that made it, which are checked.
+
+One process at a time writes an -o file: ``output_lock`` holds an advisory lock (flock) on it
+from reading the earlier records to the last one written, so a second run into the same file,
+resumed or not, is refused instead of interleaving its records or truncating the first's.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +35,37 @@ if TYPE_CHECKING:
 FAILED = "failed"
 
 Identity = tuple[str, str, float]  # model, model_hash, threshold
+
+
+@contextmanager
+def output_lock(output: Path | None) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``output`` for the run; a usage error if another
+    process holds it. No lock without -o, where flock is missing (Windows), or where the file
+    cannot be opened (writing it reports that)."""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    if output is None or fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise typer.BadParameter(
+                f"{output} is being written by another spotfake detect: wait for it to end, "
+                "or write to another file",
+                param_hint="'--output'",
+            ) from exc
+        yield
+    finally:
+        os.close(fd)
 
 
 class ResumeError(ValueError):
