@@ -169,7 +169,7 @@ class CNNDetector(WindowScorer, TorchDetector):
         self.model.to(memory_format=torch.channels_last)
         self.device = "cpu"
         self.precision = "fp32"
-        # Normalise on the device (uint8 windows travel); on the CPU numpy does it in place.
+        # Normalise on the device (uint8 windows travel) off the CPU; on it numpy normalises.
         self.device_preprocess = False
 
     def to(self, device: str) -> CNNDetector:
@@ -180,7 +180,8 @@ class CNNDetector(WindowScorer, TorchDetector):
         return self
 
     def set_precision(self, precision: str) -> CNNDetector:
-        """ "fp32" (the default), or "fp16" / "bf16": the forward pass under torch.autocast.
+        """Run the forward pass in ``precision``: "fp32" (the default), or "fp16" / "bf16"
+        under torch.autocast.
 
         Logits move (by up to 0.3 for the embedded model under bf16 on the CPU, which keeps 8
         mantissa bits; fp16 keeps 11); thresholds were calibrated in float32, so a score near
