@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from spotfake.models.base import load_detector_file
-from spotfake.models.cnn import CNNDetector, aggregate_logits, normalise, sigmoid
+from spotfake.models.cnn import CNNDetector
 from spotfake.models.registry import create_detector
+from spotfake.models.scoring import aggregate_logits, normalise, sigmoid
 from spotfake.models.spec import DetectorSpec, InputPolicy
 from spotfake.models.windows import crop_windows
 
@@ -189,7 +190,7 @@ def test_crops_travel_with_the_saved_spec(tmp_path: Path) -> None:
 def test_many_images_are_scored_in_bounded_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """score() splits images and views into passes of at most MAX_VIEWS_PER_PASS, with the same
     scores as one pass (a caller may hand over thousands of images at once)."""
-    from spotfake.models import cnn
+    from spotfake.models import scoring
 
     rng = np.random.default_rng(3)
     images = [rng.integers(0, 256, (80, 96, 3), dtype=np.uint8) for _ in range(11)]
@@ -202,7 +203,7 @@ def test_many_images_are_scored_in_bounded_passes(monkeypatch: pytest.MonkeyPatc
         sizes.append(int(batch.shape[0]))
         return original(batch)
 
-    monkeypatch.setattr(cnn, "MAX_VIEWS_PER_PASS", 5)
+    monkeypatch.setattr(scoring, "MAX_VIEWS_PER_PASS", 5)
     monkeypatch.setattr(detector, "logits", counting)
     chunked = detector.score(images)
     assert max(sizes) <= 5 and sum(sizes) == 11 * 4

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from spotfake.models.base import Detector
-from spotfake.models.cnn import CNNDetector, view_boxes
+from spotfake.models.cnn import CNNDetector
+from spotfake.models.scoring import view_boxes
 
 ATTACKS = ("fgsm", "bim", "pgd", "deepfool", "cw")
 EPS_ATTACKS = ("fgsm", "bim", "pgd")  # L-inf budgets, given in 1/255 units

@@ -157,7 +157,7 @@ class InputSpectrum(SpectralDefense):
     def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
-        from spotfake.models.cnn import view_boxes
+        from spotfake.models.scoring import view_boxes
 
         rows = []
         for image in images:

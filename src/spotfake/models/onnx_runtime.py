@@ -27,7 +27,7 @@ import numpy as np
 
 from spotfake.errors import BackendError, DeviceError, ModelLoadError
 from spotfake.models.base import Detector
-from spotfake.models.cnn import WindowScorer
+from spotfake.models.scoring import WindowScorer
 from spotfake.models.spec import DetectorSpec
 
 ENV_CACHE = "SPOTFAKE_ONNX_CACHE"

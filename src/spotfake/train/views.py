@@ -22,7 +22,7 @@ from spotfake.data.augment import (
     random_crop,
     random_rescale,
 )
-from spotfake.models.cnn import upscale_image
+from spotfake.models.scoring import upscale_image
 
 _MARGIN = 32  # extra native pixels around the final crop, for the final crop to move in
 
