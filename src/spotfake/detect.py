@@ -95,6 +95,7 @@ def load_detector(
 
 
 BACKENDS = ("auto", "torch", "onnx")
+DECODERS = ("cpu", "device")  # where iter_predict decodes JPEG files (spotfake.detect_device)
 
 
 def _load_on_backend(weights: Path, device: str, backend: str) -> Detector:
@@ -216,18 +217,23 @@ def iter_predict(
     """
     items = _as_items(inputs)
     chosen = detector.spec.threshold if threshold is None else threshold
-    check_decode(detector, decode, provenance, adversarial)
+    if decode != "cpu":
+        from spotfake.detect_device import check_decode
+
+        check_decode(detector, decode, provenance, adversarial)
     if provenance:
         from spotfake.provenance.read import warn_disabled_readers
 
         warn_disabled_readers()  # once per process, for readers a missing library disables
     load: Callable[[int, ImageInput], Decoded] = partial(decode_input, provenance=provenance)
     if decode == "device":
-        load = _read_for_device
+        from spotfake.detect_device import decode_on_device, read_for_device_input
+
+        load = read_for_device_input
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for chunk in _prefetched_chunks(pool, items, batch_size, load):
             if decode == "device":
-                _decode_on_device(chunk, str(getattr(detector, "device", "cpu")))
+                decode_on_device(chunk, str(getattr(detector, "device", "cpu")))
             pixels = [item.pixels for item in chunk if item.pixels is not None]
             scores = iter(detector.score(pixels) if pixels else np.empty(0))
             checks = iter(adversarial_evidence(adversarial, pixels) if adversarial else [])
@@ -257,57 +263,6 @@ def decode_input(index: int, source: ImageInput, provenance: bool = False) -> De
     except ImageReadError as exc:
         return Decoded(name, None, None, str(exc))
     return Decoded(name, pixels, None, None, _findings(None, pixels) if provenance else None)
-
-
-DECODERS = ("cpu", "device")
-
-
-def check_decode(
-    detector: Detector, decode: str, provenance: bool, adversarial: Detector | None
-) -> None:
-    """Refuse a ``decode`` that cannot run with these options (see iter_predict)."""
-    if decode not in DECODERS:
-        raise ValueError(f"decode must be one of {', '.join(DECODERS)}, not {decode!r}")
-    if decode == "cpu":
-        return
-    if not hasattr(detector, "set_precision"):
-        raise BackendError(
-            "decoding on the device needs a CNN detector on the torch backend (--backend torch)"
-        )
-    if provenance or adversarial is not None:
-        raise ValueError(
-            "decoding on the device reads no provenance and makes no adversarial check: "
-            "turn provenance off (--no-provenance) and leave the check out"
-        )
-
-
-def _read_for_device(index: int, source: ImageInput) -> Decoded:
-    """A JPEG file's record and bytes for the device decoder; anything else decoded here."""
-    if isinstance(source, (str, Path)):
-        from spotfake.io.device import read_for_device
-
-        accepted = read_for_device(source)
-        if accepted is not None:
-            return Decoded(str(source), None, accepted.record, None, data=accepted.data)
-    return decode_input(index, source)
-
-
-def _decode_on_device(chunk: list[Decoded], device: str) -> None:
-    """Decode the chunk's waiting JPEGs in one batch on ``device``; a file the device decoder
-    refuses is read on the CPU instead, so its error (or pixels) are the CPU reader's."""
-    waiting = [index for index, item in enumerate(chunk) if item.data is not None]
-    if not waiting:
-        return
-    from spotfake.io.device import decode_jpegs
-
-    decoded = decode_jpegs([chunk[i].data for i in waiting], device)  # type: ignore[misc]
-    for index, pixels in zip(waiting, decoded, strict=True):
-        record = chunk[index].record
-        size = None if record is None else (record.height, record.width)
-        if pixels is None or tuple(pixels.shape[:2]) != size:
-            chunk[index] = decode_input(index, chunk[index].name)
-        else:
-            chunk[index].pixels, chunk[index].data = pixels, None
 
 
 def decode_bytes(data: bytes, name: str, max_pixels: int, provenance: bool = True) -> Decoded:

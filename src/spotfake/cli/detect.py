@@ -328,7 +328,7 @@ def _check_decode(
         return
     if engine is Engine.ray:
         raise typer.BadParameter("the Ray actors decode on the CPU", param_hint="'--decode'")
-    from spotfake.detect import check_decode
+    from spotfake.detect_device import check_decode
 
     try:
         check_decode(detector, decode.value, provenance, guard)
